@@ -1,0 +1,59 @@
+// @ts-check
+import js from '@eslint/js';
+import importPlugin from 'eslint-plugin-import';
+import globals from 'globals';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bench/results/', 'eslint.config.mjs', 'jest.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: { ...globals.node },
+    },
+    plugins: { import: importPlugin },
+    settings: {
+      'import/resolver': { typescript: { project: './tsconfig.json' }, node: true },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'import/no-cycle': 'error',
+      eqeqeq: ['error', 'always'],
+      // Activities and handlers are async by contract even when a body needs no await.
+      '@typescript-eslint/require-await': 'off',
+    },
+  },
+  {
+    // Workflow code runs in Temporal's deterministic sandbox.
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'Node built-ins are not available in workflow code.' },
+            {
+              group: ['typeorm', 'ioredis', 'mysql2', 'express', '**/db/**', '**/redis/**', '**/api/**'],
+              message: 'Workflows reach I/O only through activities.',
+            },
+            { group: ['**/activities/**'], allowTypeImports: true, message: 'Import activities as types only.' },
+          ],
+          paths: ['fs', 'path', 'crypto', 'os', 'http', 'net', 'child_process'],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+);

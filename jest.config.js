@@ -1,0 +1,19 @@
+/** Test tiers, each a jest project: `npm run test:<tier>` runs one. */
+const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const tier = (name, extra = {}) => ({
+  displayName: name,
+  testEnvironment: 'node',
+  transform,
+  testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  ...extra,
+});
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [tier('workflows'), tier('activities'), tier('api'), tier('integration'), tier('docs')],
+  globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+  testTimeout: 60_000,
+  // Temporal's native runtime keeps threads alive after the last test; nothing is left running.
+  forceExit: true,
+};

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm test: provisions what the tests need, then lint, typecheck and every test tier.
+# Fails on the first failing step.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n[test] %s\n' "$*"; }
+
+step "provisioning MariaDB, Redis, the Temporal CLI and the time-skipping test server"
+node --import tsx scripts/provision.ts all
+step "lint (eslint + prettier)"
+npm run -s lint
+step "typecheck (tsc --noEmit)"
+npm run -s typecheck
+step "workflow, activity, api and docs tests"
+npx jest --selectProjects workflows activities api docs --maxWorkers=2 --passWithNoTests "$@"
+step "integration tests (several api and worker processes, one file at a time)"
+npx jest --selectProjects integration --runInBand "$@"
+step "all tests passed"

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import express from 'express';
+import type { Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import { parse as parseYaml } from 'yaml';
+import type { AppDeps } from './deps';
+import { errorHandler, notFoundHandler } from './errors';
+import { healthRouter } from './health';
+import { createMetrics } from './metrics';
+import { adminConcertsRouter } from './routes/admin-concerts';
+import { adminQueueRouter } from './routes/admin-queue';
+import { balanceRouter } from './routes/balance';
+import { concertsRouter } from './routes/concerts';
+import { paymentsRouter } from './routes/payments';
+import { queueRouter } from './routes/queue';
+import { reservationsRouter } from './routes/reservations';
+
+export type { AppDeps } from './deps';
+
+const OPENAPI_PATH = path.resolve(__dirname, '../../docs/openapi.yaml');
+
+/** Builds the Express app (without listening): routes of API.md, health, metrics and docs. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  app.set('etag', false);
+
+  const metrics = createMetrics();
+  app.use((req, res, next) => {
+    const incoming = req.headers['x-request-id'];
+    const id = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 200 ? incoming : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    (req as { id?: string }).id = id;
+    next();
+  });
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+    }),
+  );
+  app.use(metrics.middleware);
+  app.use(express.json({ limit: '16kb' }));
+
+  app.use(healthRouter(deps));
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+  if (existsSync(OPENAPI_PATH)) {
+    const spec = readFileSync(OPENAPI_PATH, 'utf8');
+    app.get('/docs/openapi.yaml', (_req, res) => {
+      res.type('application/yaml').send(spec);
+    });
+    app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(spec) as swaggerUi.JsonObject));
+  }
+
+  app.use('/v1/queue', queueRouter(deps));
+  app.use('/v1/concerts', concertsRouter(deps));
+  app.use('/v1/reservations', reservationsRouter(deps));
+  app.use('/v1/users', balanceRouter(deps));
+  app.use('/v1', paymentsRouter(deps));
+  app.use('/v1/admin', adminQueueRouter(deps));
+  app.use('/v1/admin', adminConcertsRouter(deps));
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.log));
+  return app;
+}

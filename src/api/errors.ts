@@ -1,0 +1,87 @@
+import { ServiceError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { errorStatus, isErrorType } from '../shared/errors';
+
+/** An error with the HTTP status and error code API.md gives it. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export const badRequest = (message: string): HttpError => new HttpError(400, 'VALIDATION_FAILED', message);
+export const unauthorized = (message = 'A valid queue token is required'): HttpError =>
+  new HttpError(401, 'UNAUTHORIZED', message);
+
+/**
+ * The domain error a failure carries, if any: an ApplicationFailure whose type is one of
+ * ours, found anywhere in the cause chain (update failure → activity failure → application
+ * failure).
+ */
+export function domainError(err: unknown): HttpError | null {
+  let current: unknown = err;
+  for (let depth = 0; current && depth < 8; depth++) {
+    if (current instanceof HttpError) return current;
+    if (current instanceof ApplicationFailure && isErrorType(current.type)) {
+      return new HttpError(errorStatus[current.type], current.type, current.message);
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return null;
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'EPIPE']);
+
+/** Whether a failure means a dependency (MySQL, Redis, Temporal) is unreachable rather than a bug. */
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof ServiceError) return true;
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (
+    typeof e.message === 'string' &&
+    /Connection is closed|max retries per request|Stream isn't writeable/i.test(e.message)
+  )
+    return true;
+  return false;
+}
+
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, 'NOT_FOUND', `No route for ${req.method} ${req.path}`));
+};
+
+/** Maps every error to API.md's envelope `{"error": {"code", "message"}}`. */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const body = err as { type?: unknown; status?: unknown };
+    let http: HttpError | null = domainError(err);
+    if (!http && body.type === 'entity.parse.failed') http = badRequest('Request body is not valid JSON');
+    if (!http && body.type === 'entity.too.large')
+      http = new HttpError(413, 'PAYLOAD_TOO_LARGE', 'Request body exceeds 16 KiB');
+    if (!http && (err instanceof WorkflowUpdateFailedError || err instanceof TemporalFailure)) {
+      log.error({ err, reqId: req.id }, 'workflow call failed');
+      http = new HttpError(500, 'INTERNAL', 'The request could not be completed');
+    }
+    if (!http && err instanceof WorkflowNotFoundError) http = new HttpError(404, 'NOT_FOUND', 'Not found');
+    if (!http && isUnavailable(err)) {
+      log.warn({ err, reqId: req.id }, 'dependency unavailable');
+      http = new HttpError(503, 'SERVICE_UNAVAILABLE', 'A backing service is unavailable; retry shortly');
+    }
+    if (!http) {
+      log.error({ err, reqId: req.id }, 'unhandled error');
+      http = new HttpError(500, 'INTERNAL', 'Internal server error');
+    }
+    if (http.status === 503) res.setHeader('Retry-After', '1');
+    res.status(http.status).json({ error: { code: http.code, message: http.message } });
+  };
+}

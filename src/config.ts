@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const schema = z.object({
+  PORT: int(0, 65535).default(3000),
+  DATABASE_URL: z.url().default('mysql://concert:concert@127.0.0.1:3306/concert'),
+  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
+  REDIS_KEY_PREFIX: z.string().default('cr:'),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('concert-reservations'),
+  SEAT_HOLD_SECONDS: int(1, 86_400).default(300),
+  ACTIVE_TOKEN_TTL_SECONDS: int(1, 86_400).default(600),
+  QUEUE_MAX_ACTIVE: int(0, 1_000_000).default(100),
+  QUEUE_ADMIT_PER_SECOND: int(0, 100_000).default(10),
+  TOKEN_SECRET: z.string().min(16).default('dev-only-token-secret-change-me'),
+  ADMIN_API_KEY: z.string().min(8).default('dev-admin-key'),
+  MAX_CHARGE_AMOUNT: int(1).default(10_000_000),
+  MAX_BALANCE: int(1).default(1_000_000_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DB_POOL_SIZE: int(1, 1000).default(20),
+});
+
+/** Validated, typed configuration shared by the API, the worker and the tests. */
+export interface Config {
+  port: number;
+  databaseUrl: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  seatHoldSeconds: number;
+  activeTokenTtlSeconds: number;
+  queueMaxActive: number;
+  queueAdmitPerSecond: number;
+  tokenSecret: string;
+  adminApiKey: string;
+  maxChargeAmount: number;
+  maxBalance: number;
+  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  dbPoolSize: number;
+}
+
+/** Thrown when an environment variable holds a value the service cannot run with. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads the configuration from the environment. Empty strings count as unset, so that
+ * `FOO=` in a compose file falls back to the default. Fails naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue?.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? 'invalid value'}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TEMPORAL_TASK_QUEUE,
+    seatHoldSeconds: e.SEAT_HOLD_SECONDS,
+    activeTokenTtlSeconds: e.ACTIVE_TOKEN_TTL_SECONDS,
+    queueMaxActive: e.QUEUE_MAX_ACTIVE,
+    queueAdmitPerSecond: e.QUEUE_ADMIT_PER_SECOND,
+    tokenSecret: e.TOKEN_SECRET,
+    adminApiKey: e.ADMIN_API_KEY,
+    maxChargeAmount: e.MAX_CHARGE_AMOUNT,
+    maxBalance: e.MAX_BALANCE,
+    logLevel: e.LOG_LEVEL,
+    dbPoolSize: e.DB_POOL_SIZE,
+  };
+}

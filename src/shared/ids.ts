@@ -1,0 +1,17 @@
+/**
+ * Workflow ids are business keys, so an operator can type them into the Temporal Web UI.
+ */
+
+/** One queue entry per user; Temporal's id uniqueness keeps at most one running. */
+export const queueEntryWorkflowId = (userId: string): string => `queue-entry:${userId}`;
+
+/** The single admission loop of one deployment (one per task queue). */
+export const admissionWorkflowId = (taskQueue: string): string => `queue-admission:${taskQueue}`;
+
+/**
+ * One running reservation workflow per seat: every hold of a seat is a run of this id
+ * (list them all with `WorkflowId = "reservation:…"`), and a second hold attaches to the
+ * running one, which refuses it without asking the database.
+ */
+export const reservationWorkflowId = (concertId: string, date: string, seatNo: number): string =>
+  `reservation:${concertId}:${date}:${seatNo}`;

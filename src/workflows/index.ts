@@ -1,0 +1,3 @@
+export { queueAdmissionWorkflow } from './queue-admission';
+export { queueEntryWorkflow } from './queue-entry';
+export { reservationWorkflow } from './reservation';

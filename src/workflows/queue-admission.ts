@@ -1,0 +1,27 @@
+import { continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import type { createQueueActivities } from '../activities/queue';
+import type { AdmissionInput } from '../shared/types';
+
+const { admitTick } = proxyActivities<ReturnType<typeof createQueueActivities>>({
+  startToCloseTimeout: '5 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '5 seconds' },
+});
+
+export const DEFAULT_TICKS_PER_RUN = 300;
+export const DEFAULT_TICK_MS = 1000;
+
+/**
+ * The single admission loop (id `queue-admission:<taskQueue>`). Each tick runs one activity
+ * that admits as many waiting users as capacity and rate allow; the loop continues as new
+ * every few hundred ticks so its history stays small.
+ */
+export async function queueAdmissionWorkflow(input: AdmissionInput = {}): Promise<void> {
+  const ticksPerRun = input.ticksPerRun ?? DEFAULT_TICKS_PER_RUN;
+  const tickMs = input.tickMs ?? DEFAULT_TICK_MS;
+  for (let tick = 0; tick < ticksPerRun && !workflowInfo().continueAsNewSuggested; tick++) {
+    const started = Date.now();
+    await admitTick();
+    await sleep(Math.max(1, tickMs - (Date.now() - started)));
+  }
+  await continueAsNew<typeof queueAdmissionWorkflow>(input);
+}

@@ -1,0 +1,48 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import {
+  ensureMariaDb,
+  ensureRedis,
+  ensureTestServer,
+  freePort,
+  startTemporalDevServer,
+} from '../../scripts/provision';
+import { loadConfig } from '../../src/config';
+import { searchAttributeFlags } from '../../src/shared/search-attributes';
+
+/**
+ * Once per `jest` run: makes sure MariaDB and Redis answer, resolves the time-skipping test
+ * server, and starts one in-memory Temporal dev server that every test file shares (each
+ * file uses its own task queue, database and Redis prefix).
+ */
+export default async function globalSetup(): Promise<void> {
+  const config = loadConfig();
+  await ensureMariaDb(config.databaseUrl);
+  await ensureRedis(config.redisUrl);
+  process.env.TEST_SERVER_PATH = ensureTestServer();
+  if (!process.env.WORKFLOW_BUNDLE_PATH) {
+    // Bundle the workflows once; every worker of the run (in-process or child) loads it.
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      logger: {
+        log: () => undefined,
+        trace: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: console.warn,
+        error: console.error,
+      },
+    });
+    const file = path.join(os.tmpdir(), `concert-workflows-${process.pid}.js`);
+    writeFileSync(file, code);
+    process.env.WORKFLOW_BUNDLE_PATH = file;
+  }
+  if (!process.env.TEST_TEMPORAL_ADDRESS) {
+    const port = await freePort();
+    const child = await startTemporalDevServer({ port, searchAttributes: searchAttributeFlags });
+    (globalThis as { __temporalDevServer?: typeof child }).__temporalDevServer = child;
+    process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+  }
+}

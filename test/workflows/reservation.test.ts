@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import {
+  cancelUpdate,
+  ErrorType,
+  holdUpdate,
+  payUpdate,
+  reservationWorkflowId,
+  type HoldRequest,
+  type PaymentView,
+  type ReleaseRequest,
+  type ReservationView,
+} from '../../src/shared';
+import { reservationWorkflow } from '../../src/workflows';
+import { createTimeSkippingEnv } from '../helpers/temporal';
+
+const HOLD_SECONDS = 300;
+
+/** Activity doubles that keep a seat in memory and record what the workflow asked for. */
+function fakeActivities(env: TestWorkflowEnvironment) {
+  const calls: { release: ReleaseRequest[]; releasedAt: number[]; pay: number } = {
+    release: [],
+    releasedAt: [],
+    pay: 0,
+  };
+  let held: ReservationView | null = null;
+  const activities = {
+    holdSeat: async (req: HoldRequest): Promise<ReservationView> => {
+      const now = await env.currentTimeMs();
+      held = { ...req, price: 50_000, status: 'HELD', heldUntil: new Date(now + HOLD_SECONDS * 1000).toISOString() };
+      return held;
+    },
+    releaseSeat: async (req: ReleaseRequest): Promise<ReservationView> => {
+      calls.release.push(req);
+      calls.releasedAt.push(await env.currentTimeMs());
+      return { ...held!, status: req.outcome };
+    },
+    payReservation: async (): Promise<PaymentView> => {
+      calls.pay += 1;
+      return {
+        paymentId: randomUUID(),
+        reservationId: held!.reservationId,
+        amount: 50_000,
+        balance: 0,
+        paidAt: new Date().toISOString(),
+      };
+    },
+    markEntryCompleted: async (): Promise<string | null> => null,
+  };
+  return { activities, calls };
+}
+
+describe('reservation workflow (time-skipping)', () => {
+  let env: TestWorkflowEnvironment;
+
+  beforeAll(async () => {
+    env = await createTimeSkippingEnv();
+  });
+  afterAll(async () => {
+    await env?.teardown();
+  });
+
+  async function holdWith(activities: object, taskQueue: string) {
+    const concertId = randomUUID();
+    const request: HoldRequest = {
+      reservationId: randomUUID(),
+      userId: randomUUID(),
+      concertId,
+      date: '2026-12-24',
+      seatNo: 17,
+    };
+    const workflowId = reservationWorkflowId(concertId, request.date, request.seatNo);
+    const start = () =>
+      new WithStartWorkflowOperation(reservationWorkflow, {
+        workflowId,
+        taskQueue,
+        args: [{ concertId, date: request.date, seatNo: request.seatNo }],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      });
+    const startOp = start();
+    const view = await env.client.workflow.executeUpdateWithStart(holdUpdate, {
+      args: [request],
+      startWorkflowOperation: startOp,
+    });
+    const handle = await startOp.workflowHandle();
+    return { view, handle, request, start };
+  }
+
+  it('when a hold is not paid, then the seat is released after exactly SEAT_HOLD_SECONDS of workflow time', async () => {
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities, calls } = fakeActivities(env);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const wallStart = Date.now();
+      const { view, handle } = await holdWith(activities, taskQueue);
+      expect(view.status).toBe('HELD');
+      const result = await handle.result();
+      const wallMs = Date.now() - wallStart;
+      expect(result.reservation?.status).toBe('EXPIRED');
+      expect(calls.release).toEqual([{ reservationId: view.reservationId, outcome: 'EXPIRED' }]);
+      expect(calls.releasedAt[0]).toBeGreaterThanOrEqual(Date.parse(view.heldUntil));
+      expect(calls.releasedAt[0]! - Date.parse(view.heldUntil)).toBeLessThan(1000);
+      expect(wallMs).toBeLessThan(HOLD_SECONDS * 1000);
+      console.log(`five-minute hold expired after ${wallMs} ms of wall time`);
+    });
+  });
+
+  it('when the seat is already held, then a second hold is refused without another activity', async () => {
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities } = fakeActivities(env);
+    let holds = 0;
+    const counting = {
+      ...activities,
+      holdSeat: async (req: HoldRequest) => {
+        holds += 1;
+        return activities.holdSeat(req);
+      },
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: counting,
+    });
+    await worker.runUntil(async () => {
+      const { request, start } = await holdWith(counting, taskQueue);
+      const second = env.client.workflow.executeUpdateWithStart(holdUpdate, {
+        args: [{ ...request, reservationId: randomUUID(), userId: randomUUID() }],
+        startWorkflowOperation: start(),
+      });
+      await expect(second).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(second).rejects.toMatchObject({ cause: { type: ErrorType.SEAT_UNAVAILABLE } });
+      expect(holds).toBe(1);
+    });
+  });
+
+  it('when the hold is paid before the timer, then it is confirmed and never released', async () => {
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities, calls } = fakeActivities(env);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const { view, handle, request } = await holdWith(activities, taskQueue);
+      const paid = await handle.executeUpdate(payUpdate, {
+        args: [{ reservationId: view.reservationId, userId: request.userId }],
+      });
+      expect(paid.reservationId).toBe(view.reservationId);
+      const result = await handle.result();
+      expect(result.reservation?.status).toBe('CONFIRMED');
+      expect(calls.release).toEqual([]);
+      expect(calls.pay).toBe(1);
+    });
+  });
+
+  it('when the user cancels, then the seat is released at once and a late cancel changes nothing', async () => {
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities, calls } = fakeActivities(env);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const { view, handle, request } = await holdWith(activities, taskQueue);
+      const cancelled = await handle.executeUpdate(cancelUpdate, {
+        args: [{ reservationId: view.reservationId, userId: request.userId }],
+      });
+      expect(cancelled.status).toBe('CANCELLED');
+      const result = await handle.result();
+      expect(result.reservation?.status).toBe('CANCELLED');
+      expect(calls.release).toEqual([{ reservationId: view.reservationId, outcome: 'CANCELLED' }]);
+    });
+  });
+});
