@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { DataSource } from 'typeorm';
+import { TokenService } from '../../src/api/tokens';
+import type { RedisKeys } from '../../src/redis/keys';
+import type { QueueStatus } from '../../src/shared/types';
+
+export interface TestUser {
+  userId: string;
+  tokenId: string;
+  token: string;
+  /** `{ Authorization: 'Bearer …' }` */
+  auth: { Authorization: string };
+}
+
+/**
+ * A user with a token in the given state, written straight into the queue's Redis entry (and
+ * the user row into MySQL), for tests of the booking funnel that do not go through the queue.
+ */
+export async function tokenFor(
+  deps: { redis: Redis; keys: RedisKeys; dataSource: DataSource; tokenSecret: string },
+  {
+    status = 'ACTIVE',
+    userId = randomUUID(),
+    activeForMs = 10 * 60_000,
+    balance = 0,
+  }: {
+    status?: QueueStatus;
+    userId?: string;
+    activeForMs?: number;
+    balance?: number;
+  } = {},
+): Promise<TestUser> {
+  const tokenId = randomUUID();
+  const token = await new TokenService(deps.tokenSecret).sign({ userId, tokenId });
+  await deps.dataSource.query('INSERT INTO users (id, balance) VALUES (?, ?) ON DUPLICATE KEY UPDATE id = id', [
+    userId,
+    balance,
+  ]);
+  await deps.redis.hset(deps.keys.entry(userId), {
+    tokenId,
+    token,
+    status,
+    seq: '0',
+    activeUntil: status === 'ACTIVE' ? String(Date.now() + activeForMs) : '',
+  });
+  if (status === 'ACTIVE') await deps.redis.zadd(deps.keys.active, Date.now() + activeForMs, userId);
+  return { userId, tokenId, token, auth: { Authorization: `Bearer ${token}` } };
+}
