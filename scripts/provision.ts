@@ -94,10 +94,38 @@ function hostPort(url: string, defaultPort: number): { host: string; port: numbe
 
 const isLocal = (host: string): boolean => host === '127.0.0.1' || host === '::1' || host === 'localhost';
 
+/** What an ensure step started; `stop()` ends it again (a no-op when it was already running). */
+export interface Started {
+  started: boolean;
+  stop(): Promise<void>;
+}
+
+const alreadyRunning: Started = { started: false, stop: async () => undefined };
+
+async function stopByPidFile(pidFile: string, name: string): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!pid) return;
+  say(`stopping ${name} (pid ${pid})`);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 150; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await delay(200);
+  }
+}
+
 /** Makes sure Redis answers at `url`, installing and starting Debian's redis-server when it does not. */
-export async function ensureRedis(url: string): Promise<void> {
+export async function ensureRedis(url: string): Promise<Started> {
   const { host, port } = hostPort(url, 6379);
-  if (await portOpen(host, port)) return;
+  if (await portOpen(host, port)) return alreadyRunning;
   if (!isLocal(host)) throw new Error(`Redis at ${host}:${port} does not answer`);
   if (!existsSync('/usr/bin/redis-server')) aptInstall(['redis-server']);
   say(`starting redis-server on 127.0.0.1:${port}`);
@@ -115,21 +143,26 @@ export async function ensureRedis(url: string): Promise<void> {
     '--dir',
     '/tmp',
     '--pidfile',
-    `/tmp/concert-redis-${port}.pid`,
+    redisPidFile(port),
     '--logfile',
     path.join(CACHE_DIR, `redis-${port}.log`),
   ]);
   await waitForPort(host, port, 15_000);
+  return { started: true, stop: () => stopByPidFile(redisPidFile(port), 'redis-server') };
 }
+
+const redisPidFile = (port: number): string => `/tmp/concert-redis-${port}.pid`;
+const MARIADB_PID_FILE = '/run/mysqld/concert-mariadbd.pid';
 
 /**
  * Makes sure MariaDB/MySQL answers at `url` and that its user and database exist. When
  * nothing answers on a local address, installs Debian's mariadb-server and starts
  * `mariadbd` in the background (there is no systemd here).
  */
-export async function ensureMariaDb(url: string): Promise<void> {
+export async function ensureMariaDb(url: string): Promise<Started> {
   const { host, port } = hostPort(url, 3306);
   mkdirSync(CACHE_DIR, { recursive: true });
+  let result = alreadyRunning;
   if (!(await portOpen(host, port))) {
     if (!isLocal(host)) throw new Error(`MySQL at ${host}:${port} does not answer`);
     if (!existsSync('/usr/sbin/mariadbd')) aptInstall(['mariadb-server', 'mariadb-client']);
@@ -147,6 +180,9 @@ export async function ensureMariaDb(url: string): Promise<void> {
     run('start-stop-daemon', [
       '--start',
       '--background',
+      '--make-pidfile',
+      '--pidfile',
+      MARIADB_PID_FILE,
       '--exec',
       '/usr/sbin/mariadbd',
       '--',
@@ -162,8 +198,10 @@ export async function ensureMariaDb(url: string): Promise<void> {
       `--log-error=${path.join(CACHE_DIR, 'mariadb.err')}`,
     ]);
     await waitForPort(host, port, 60_000);
+    result = { started: true, stop: () => stopByPidFile(MARIADB_PID_FILE, 'mariadbd') };
   }
   await ensureDatabaseUser(url);
+  return result;
 }
 
 async function ensureDatabaseUser(url: string): Promise<void> {
