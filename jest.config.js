@@ -1,9 +1,14 @@
 /** Test tiers, each a jest project: `npm run test:<tier>` runs one. */
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+const transform = {
+  '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+  // jose 6 ships only ES modules; jest's CommonJS runtime needs it transpiled.
+  '/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' } }],
+};
 const tier = (name, extra = {}) => ({
   displayName: name,
   testEnvironment: 'node',
   transform,
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
   ...extra,
 });
