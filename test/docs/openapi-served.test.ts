@@ -16,7 +16,16 @@ describe('docs served by the API', () => {
   });
 
   it('when /docs/openapi.yaml is requested, then it is docs/openapi.yaml as YAML, byte for byte', async () => {
-    const res = await request(stack.app).get('/docs/openapi.yaml').buffer(true).parse(stringBody);
+    // superagent leaves application/yaml unparsed: collect the body as text.
+    const res = await request(stack.app)
+      .get('/docs/openapi.yaml')
+      .buffer(true)
+      .parse((response, done) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => done(null, text));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/yaml/);
     const text = res.body as string;
@@ -48,11 +57,3 @@ describe('docs served by the API', () => {
     expect(res.headers['content-type']).toMatch(/^text\/html/);
   });
 });
-
-/** Collects the body as text whatever its media type (superagent leaves application/yaml unparsed). */
-function stringBody(res: NodeJS.ReadableStream, done: (err: Error | null, body: string) => void): void {
-  let text = '';
-  res.setEncoding('utf8');
-  res.on('data', (chunk: string) => (text += chunk));
-  res.on('end', () => done(null, text));
-}
