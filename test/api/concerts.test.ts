@@ -60,6 +60,7 @@ describe('concerts, dates and seat maps (API)', () => {
       [{ title: 'x', dates: ['2026-12-24'], price: 0 }, 'price'],
       [{ title: 'x', dates: ['2026-12-24'], price: 10.5 }, 'price'],
       [{ title: 'x', dates: ['2026-12-24'], prices: { '51': 1000 } }, 'prices'],
+      [{ title: 'x', dates: ['2026-12-24'], price: 1000, prices: {} }, 'prices'],
       [{ title: 'x', dates: ['2026-12-24'], prices: { '1': 1000 } }, 'prices.2'],
     ])('when the body is %j, then 400 naming %s', async (body, field) => {
       const res = validateResponse(await request(stack.app).post('/v1/admin/concerts').set(adminKey).send(body));

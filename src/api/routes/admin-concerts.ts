@@ -17,7 +17,10 @@ const createConcertBody = z
       .max(366)
       .refine((dates) => new Set(dates).size === dates.length, 'must not repeat a date'),
     price: price.optional(),
-    prices: z.record(z.string().regex(/^([1-9]|[1-4][0-9]|50)$/, 'seat numbers are 1 to 50'), price).optional(),
+    prices: z
+      .record(z.string().regex(/^([1-9]|[1-4][0-9]|50)$/, 'seat numbers are 1 to 50'), price)
+      .refine((prices) => Object.keys(prices).length > 0, 'must name at least one seat')
+      .optional(),
   })
   .refine((body) => body.price !== undefined || body.prices !== undefined, {
     message: 'give price, prices or both',
