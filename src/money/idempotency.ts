@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../shared/errors';
+import type { Queryable } from './sql';
+import { isDuplicateKey } from './sql';
+
+/** What an Idempotency-Key was first used for (`idempotency_keys.operation`). */
+export type IdempotentOperation = 'CHARGE' | 'PAYMENT';
+
+/** A stored first result, replayed to every retry with the same key and body. */
+export interface StoredResponse<T = unknown> {
+  status: number;
+  body: T;
+}
+
+/** An `idempotency_keys` row. */
+export interface IdempotencyRecord {
+  operation: IdempotentOperation;
+  requestHash: string;
+  /** Null only inside the transaction that is still producing the result. */
+  response: StoredResponse | null;
+}
+
+interface IdempotencyRow {
+  operation: IdempotentOperation;
+  request_hash: string;
+  response_status: number | null;
+  response_body: unknown;
+}
+
+/** JSON with object keys sorted, so that `{a, b}` and `{b, a}` hash alike. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** `request_hash`: hex SHA-256 of the validated body in canonical JSON. */
+export const requestHash = (body: Record<string, unknown>): string =>
+  createHash('sha256').update(canonicalJson(body)).digest('hex');
+
+// MariaDB's JSON is LONGTEXT, so mysql2 hands it back as a string.
+const parseBody = (raw: unknown): unknown => (typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw);
+
+/**
+ * The user's stored key, or null. Inside a transaction pass `lock` so the read waits for,
+ * and then sees, a concurrent transaction that inserted the same key.
+ */
+export async function readIdempotencyKey(
+  db: Queryable,
+  userId: string,
+  key: string,
+  { lock = false } = {},
+): Promise<IdempotencyRecord | null> {
+  const rows = await db.query<IdempotencyRow[]>(
+    `SELECT operation, request_hash, response_status, response_body
+       FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ?${lock ? ' FOR UPDATE' : ''}`,
+    [userId, key],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  return {
+    operation: row.operation,
+    requestHash: row.request_hash,
+    response:
+      row.response_status === null ? null : { status: Number(row.response_status), body: parseBody(row.response_body) },
+  };
+}
+
+/**
+ * Claims `key` for this request inside the caller's transaction. Returns null when the key is
+ * new (the row is ours until commit; a rollback removes it, so refusals are not stored), or
+ * the row another request committed first.
+ */
+export async function claimIdempotencyKey(
+  tx: Queryable,
+  claim: { userId: string; key: string; operation: IdempotentOperation; requestHash: string },
+): Promise<IdempotencyRecord | null> {
+  try {
+    await tx.query(
+      'INSERT INTO idempotency_keys (user_id, idempotency_key, operation, request_hash) VALUES (?, ?, ?, ?)',
+      [claim.userId, claim.key, claim.operation, claim.requestHash],
+    );
+    return null;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+  }
+  const existing = await readIdempotencyKey(tx, claim.userId, claim.key, { lock: true });
+  // Rows are never deleted, so a duplicate that vanished means something else is wrong: retry.
+  if (!existing) throw new Error(`Idempotency-Key ${claim.key} collided but could not be read`);
+  return existing;
+}
+
+/** Stores the result of the request that claimed `key`, in the same transaction as its effect. */
+export async function storeIdempotentResponse(
+  tx: Queryable,
+  userId: string,
+  key: string,
+  response: StoredResponse,
+): Promise<void> {
+  await tx.query(
+    'UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE user_id = ? AND idempotency_key = ?',
+    [response.status, JSON.stringify(response.body), userId, key],
+  );
+}
+
+/** `409 IDEMPOTENCY_KEY_REUSED`, as a failure the API and the workflows both understand. */
+export const keyReused = (key: string): ApplicationFailure =>
+  ApplicationFailure.nonRetryable(
+    `Idempotency-Key ${key} was used with a different body`,
+    ErrorType.IDEMPOTENCY_KEY_REUSED,
+  );
+
+/**
+ * The stored response to replay for a retry of `operation` with body hash `hash`, or
+ * `IDEMPOTENCY_KEY_REUSED` when the key was first used for another operation or body.
+ */
+export function replayOf<T>(
+  record: IdempotencyRecord,
+  key: string,
+  operation: IdempotentOperation,
+  hash: string,
+): StoredResponse<T> {
+  if (record.operation !== operation || record.requestHash !== hash) throw keyReused(key);
+  // Committed rows always carry their response (it is written before the commit).
+  if (!record.response) throw new Error(`Idempotency-Key ${key} has no stored response`);
+  return record.response as StoredResponse<T>;
+}

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createPaymentActivities } from '../../src/activities/payments';
+import { createReservationActivities } from '../../src/activities/reservations';
+import { chargeBalance } from '../../src/money/charge';
+import { requestHash } from '../../src/money/idempotency';
+import { ErrorType } from '../../src/shared/errors';
+import type { PaymentView, PayRequest, ReleaseRequest } from '../../src/shared/types';
+import { testConfig } from '../helpers/config';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { brokenLink, DATE, holder, lapseHold, moneyOf, newConcert, newUser } from '../helpers/money';
+import { createTestRedis, type TestRedis } from '../helpers/redis';
+
+describe('payReservation activity on MariaDB', () => {
+  let db: TestDatabase;
+  let r: TestRedis;
+  let pay: (request: PayRequest) => Promise<PaymentView>;
+  let hold: ReturnType<typeof holder>;
+  let release: (request: ReleaseRequest) => Promise<unknown>;
+  const config = testConfig({ seatHoldSeconds: 300 });
+
+  beforeAll(async () => {
+    db = await createTestDatabase(undefined, 40);
+    r = createTestRedis(config.redisKeyPrefix);
+    const deps = { dataSource: db.dataSource, redis: r.redis, keys: r.keys, config };
+    const payments = createPaymentActivities(deps);
+    // Through the mock environment, as the worker would run it (context, heartbeats, cancellation).
+    // (the refusals these tests provoke are expected, so the activity logger stays quiet).
+    const logger = new DefaultLogger('ERROR');
+    pay = (request) =>
+      new MockActivityEnvironment(undefined, { logger }).run(
+        (req: PayRequest) => payments.payReservation(req),
+        request,
+      );
+    hold = holder(deps);
+    const reservations = createReservationActivities(deps);
+    release = (request) => reservations.releaseSeat(request);
+  });
+  afterAll(async () => {
+    await r?.cleanup();
+    await db?.drop();
+  });
+
+  const keyed = (reservationId: string, userId: string, key: string): PayRequest => ({
+    reservationId,
+    userId,
+    idempotencyKey: key,
+    requestHash: requestHash({ reservationId }),
+  });
+
+  async function seatOf(reservationId: string) {
+    const [row] = await db.dataSource.query(
+      'SELECT s.status, s.hold_expires_at, s.reservation_id, r.status AS reservation FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE r.id = ?',
+      [reservationId],
+    );
+    return row as { status: string; hold_expires_at: Date | null; reservation_id: string; reservation: string };
+  }
+
+  test('when the balance covers the price, then one transaction deducts it, records payment and ledger, sells the seat and confirms the reservation', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 30_000);
+    const held = await hold(userId, concertId, 17);
+    const before = Date.now();
+    const paid = await pay({ reservationId: held.reservationId, userId });
+    expect(paid).toEqual({
+      paymentId: expect.any(String),
+      reservationId: held.reservationId,
+      amount: 17_000,
+      balance: 13_000,
+      paidAt: expect.any(String),
+    });
+    expect(Date.parse(paid.paidAt)).toBeGreaterThanOrEqual(before - 5);
+    const state = await moneyOf(db.dataSource, userId);
+    expect(state.balance).toBe(13_000);
+    expect(state.payments).toEqual([
+      { id: paid.paymentId, reservationId: held.reservationId, amount: 17_000, balanceAfter: 13_000 },
+    ]);
+    expect(state.ledger).toEqual([
+      { type: 'PAYMENT', amount: 17_000, balanceAfter: 13_000, paymentId: paid.paymentId },
+    ]);
+    expect(await seatOf(held.reservationId)).toEqual({
+      status: 'SOLD',
+      hold_expires_at: null,
+      reservation_id: held.reservationId,
+      reservation: 'CONFIRMED',
+    });
+    expect(await r.redis.hget(r.keys.seatState(concertId, DATE), '17')).toBe('sold');
+  });
+
+  test('when the balance is below the price, then INSUFFICIENT_BALANCE, nothing changes and the hold stays; after a charge the payment succeeds', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 9_999);
+    const held = await hold(userId, concertId, 10);
+    await expect(pay(keyed(held.reservationId, userId, 'pay-1'))).rejects.toMatchObject({
+      type: ErrorType.INSUFFICIENT_BALANCE,
+      nonRetryable: true,
+    });
+    expect(await seatOf(held.reservationId)).toMatchObject({ status: 'HELD', reservation: 'HELD' });
+    expect(await moneyOf(db.dataSource, userId)).toEqual({ balance: 9_999, ledger: [], payments: [] });
+
+    await chargeBalance(db.dataSource, { userId, amount: 1 }, { maxBalance: 1e9 });
+    // The refusal was not stored: the same key runs again and now pays.
+    const paid = await pay(keyed(held.reservationId, userId, 'pay-1'));
+    expect(paid).toMatchObject({ amount: 10_000, balance: 0 });
+    expect(await seatOf(held.reservationId)).toMatchObject({ status: 'SOLD', reservation: 'CONFIRMED' });
+  });
+
+  test('when the hold has lapsed but not yet been released, then RESERVATION_NOT_HELD and nothing is paid', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 100_000);
+    const held = await hold(userId, concertId, 3);
+    await lapseHold(db.dataSource, held.reservationId);
+    await expect(pay({ reservationId: held.reservationId, userId })).rejects.toMatchObject({
+      type: ErrorType.RESERVATION_NOT_HELD,
+      nonRetryable: true,
+    });
+    expect(await moneyOf(db.dataSource, userId)).toEqual({ balance: 100_000, ledger: [], payments: [] });
+    expect(await seatOf(held.reservationId)).toMatchObject({ status: 'HELD', reservation: 'HELD' });
+  });
+
+  test('when the hold was cancelled or already expired, then RESERVATION_NOT_HELD', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 100_000);
+    const cancelled = await hold(userId, concertId, 4);
+    await release({ reservationId: cancelled.reservationId, outcome: 'CANCELLED' });
+    const expired = await hold(userId, concertId, 5);
+    await release({ reservationId: expired.reservationId, outcome: 'EXPIRED' });
+    for (const reservationId of [cancelled.reservationId, expired.reservationId]) {
+      await expect(pay({ reservationId, userId })).rejects.toMatchObject({ type: ErrorType.RESERVATION_NOT_HELD });
+    }
+    expect((await moneyOf(db.dataSource, userId)).balance).toBe(100_000);
+  });
+
+  test("when a user pays someone else's or an unknown reservation, then RESERVATION_NOT_FOUND", async () => {
+    const concertId = await newConcert(db.dataSource);
+    const owner = await newUser(db.dataSource, 100_000);
+    const thief = await newUser(db.dataSource, 100_000);
+    const held = await hold(owner, concertId, 6);
+    await expect(pay({ reservationId: held.reservationId, userId: thief })).rejects.toMatchObject({
+      type: ErrorType.RESERVATION_NOT_FOUND,
+      nonRetryable: true,
+    });
+    await expect(pay({ reservationId: randomUUID(), userId: thief })).rejects.toMatchObject({
+      type: ErrorType.RESERVATION_NOT_FOUND,
+    });
+    expect(await seatOf(held.reservationId)).toMatchObject({ status: 'HELD', reservation: 'HELD' });
+    expect((await moneyOf(db.dataSource, thief)).balance).toBe(100_000);
+  });
+
+  test('when the activity runs again after its commit (same key, or no key), then it returns the first payment and pays nothing more', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 100_000);
+    const withKey = await hold(userId, concertId, 20);
+    const first = await pay(keyed(withKey.reservationId, userId, 'retry-key'));
+    expect(await pay(keyed(withKey.reservationId, userId, 'retry-key'))).toEqual(first);
+
+    const withoutKey = await hold(userId, concertId, 21);
+    const second = await pay({ reservationId: withoutKey.reservationId, userId });
+    expect(await pay({ reservationId: withoutKey.reservationId, userId })).toEqual(second);
+
+    const state = await moneyOf(db.dataSource, userId);
+    expect(state.payments).toHaveLength(2);
+    expect(state.balance).toBe(100_000 - 20_000 - 21_000);
+    // A new key for an already paid reservation is not a retry.
+    await expect(pay(keyed(withKey.reservationId, userId, 'fresh-key'))).rejects.toMatchObject({
+      type: ErrorType.RESERVATION_NOT_HELD,
+    });
+  });
+
+  test('when a payment key is reused for another reservation or was used for a charge, then IDEMPOTENCY_KEY_REUSED and nothing is paid', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 100_000);
+    const a = await hold(userId, concertId, 30);
+    const b = await hold(userId, concertId, 31);
+    await pay(keyed(a.reservationId, userId, 'one-key'));
+    await expect(pay(keyed(b.reservationId, userId, 'one-key'))).rejects.toMatchObject({
+      type: ErrorType.IDEMPOTENCY_KEY_REUSED,
+      nonRetryable: true,
+    });
+    await chargeBalance(db.dataSource, { userId, amount: 5, idempotencyKey: 'charge-key' }, { maxBalance: 1e9 });
+    await expect(pay(keyed(b.reservationId, userId, 'charge-key'))).rejects.toMatchObject({
+      type: ErrorType.IDEMPOTENCY_KEY_REUSED,
+    });
+    expect(await seatOf(b.reservationId)).toMatchObject({ status: 'HELD', reservation: 'HELD' });
+    expect((await moneyOf(db.dataSource, userId)).payments).toHaveLength(1);
+  });
+
+  test('when two payments of one reservation race past the workflow, then the database lets exactly one through', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 100_000);
+    const held = await hold(userId, concertId, 40);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => pay(keyed(held.reservationId, userId, `racer-${i}`))),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+    expect(refused.map((o) => (o.reason as { type?: string }).type)).toEqual(
+      Array(9).fill(ErrorType.RESERVATION_NOT_HELD),
+    );
+    const state = await moneyOf(db.dataSource, userId);
+    expect(state.payments).toHaveLength(1);
+    expect(state.balance).toBe(60_000);
+  });
+
+  test('when a user pays two holds while 40 charges run concurrently, then nothing deadlocks and balance = charges − prices with an unbroken ledger', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource);
+    await chargeBalance(db.dataSource, { userId, amount: 100_000 }, { maxBalance: 1e9 });
+    const first = await hold(userId, concertId, 45);
+    const second = await hold(userId, concertId, 46);
+    const amounts = Array.from({ length: 40 }, () => 1 + Math.floor(Math.random() * 10_000));
+    const [paidA, paidB] = await Promise.all([
+      pay(keyed(first.reservationId, userId, 'pay-a')),
+      pay({ reservationId: second.reservationId, userId }),
+      ...amounts.map((amount, i) =>
+        chargeBalance(
+          db.dataSource,
+          { userId, amount, ...(i % 2 ? { idempotencyKey: `c-${i}` } : {}) },
+          { maxBalance: 1e9 },
+        ),
+      ),
+    ]);
+    expect(paidA).toMatchObject({ amount: 45_000 });
+    expect(paidB).toMatchObject({ amount: 46_000 });
+    const charged = 100_000 + amounts.reduce((a, b) => a + b, 0);
+    const state = await moneyOf(db.dataSource, userId);
+    expect(state.balance).toBe(charged - 45_000 - 46_000);
+    expect(brokenLink(state.ledger)).toBeNull();
+    expect(state.ledger.filter((l) => l.type === 'CHARGE').reduce((a, l) => a + l.amount, 0)).toBe(charged);
+    expect(state.ledger.filter((l) => l.type === 'PAYMENT').reduce((a, l) => a + l.amount, 0)).toBe(91_000);
+  });
+});
