@@ -1,0 +1,371 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
+import { ServiceError } from '@temporalio/client';
+import express from 'express';
+import { SignJWT } from 'jose';
+import request from 'supertest';
+import { createQueueActivities } from '../../src/activities/queue';
+import { createApp } from '../../src/api/app';
+import { errorHandler } from '../../src/api/errors';
+import { authOf, requireToken } from '../../src/api/gate';
+import { TokenService } from '../../src/api/tokens';
+import { entryStateQuery, queueEntryWorkflowId, SA } from '../../src/shared';
+import type { InProcessStack } from '../helpers/app';
+import { startInProcessStack } from '../helpers/app';
+import { tokenFor } from '../helpers/auth';
+import { testConfig } from '../helpers/config';
+import { validateResponse } from '../helpers/openapi';
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await delay(25);
+  }
+}
+
+describe('queue API', () => {
+  let stack: InProcessStack;
+  let activities: ReturnType<typeof createQueueActivities>;
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+
+  beforeAll(async () => {
+    stack = await startInProcessStack(testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000 }));
+    const { redis, keys, config } = stack.deps;
+    activities = createQueueActivities({ redis, keys, config, temporal: stack.temporal });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const enter = async (userId: string = randomUUID()) =>
+    validateResponse(await request(stack.app).post('/v1/queue/tokens').send({ userId }));
+  const current = async (token: string) =>
+    validateResponse(await request(stack.app).get('/v1/queue/tokens/current').set(bearer(token)));
+
+  describe('POST /v1/queue/tokens', () => {
+    it('when an unknown user enters, then it gets 201 with a WAITING token, a user row and a running entry workflow', async () => {
+      const userId = randomUUID();
+      const res = await enter(userId);
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ userId, status: 'WAITING', activeUntil: null });
+      expect(res.body.position).toBe((await stack.redis.zrank(stack.deps.keys.waiting, userId))! + 1);
+      expect(await stack.deps.tokens.verify(res.body.token)).toMatchObject({ userId });
+      const [row] = await stack.db.dataSource.query('SELECT balance FROM users WHERE id = ?', [userId]);
+      expect(Number(row.balance)).toBe(0);
+      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
+      // Its search attributes (set by its first workflow task) let operators find it.
+      const described = await until(
+        'the entry workflow carries its search attributes',
+        () => handle.describe(),
+        (d) => d.typedSearchAttributes.get(SA.userId) !== undefined,
+      );
+      expect(described.status.name).toBe('RUNNING');
+      expect(described.typedSearchAttributes.get(SA.userId)).toBe(userId);
+      expect(described.typedSearchAttributes.get(SA.queueStatus)).toBe('WAITING');
+    });
+
+    it('when the user enters again while waiting, then the same token comes back with 200', async () => {
+      const first = await enter();
+      const again = await enter(first.body.userId);
+      expect(again.status).toBe(200);
+      expect(again.body.token).toBe(first.body.token);
+      expect(again.body.position).toBe(first.body.position);
+    });
+
+    it('when users enter one after another, then positions follow arrival order', async () => {
+      const a = await enter();
+      const b = await enter();
+      expect(b.body.position).toBe(a.body.position + 1);
+    });
+
+    it('when the entry has ended, then the old token reads EXPIRED and a new entry gets 201 with a new token', async () => {
+      const first = await enter();
+      const { userId, token } = first.body;
+      const tokenId = (await stack.deps.tokens.verify(token)).tokenId;
+      await activities.finishEntry({ userId, tokenId, status: 'EXPIRED' });
+      const ended = await current(token);
+      expect(ended.status).toBe(200);
+      expect(ended.body).toMatchObject({ status: 'EXPIRED', position: 0 });
+
+      const next = await enter(userId);
+      expect(next.status).toBe(201);
+      expect(next.body.token).not.toBe(token);
+      expect(next.body.status).toBe('WAITING');
+      // The replaced token is unknown now.
+      expect((await current(token)).status).toBe(401);
+    });
+
+    it('when the body is missing, not JSON or has no valid userId, then 400 VALIDATION_FAILED names the field', async () => {
+      const missing = validateResponse(await request(stack.app).post('/v1/queue/tokens'));
+      expect(missing.status).toBe(400);
+      expect(missing.body.error).toMatchObject({
+        code: 'VALIDATION_FAILED',
+        message: expect.stringMatching(/^userId/),
+      });
+      const bad = validateResponse(await request(stack.app).post('/v1/queue/tokens').send({ userId: 'nope' }));
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toMatch(/^userId/);
+      const malformed = validateResponse(
+        await request(stack.app).post('/v1/queue/tokens').set('Content-Type', 'application/json').send('{"userId":'),
+      );
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.error.code).toBe('VALIDATION_FAILED');
+    });
+
+    it('when the entry workflow cannot be started, then 503 and nothing of the entry is left in Redis', async () => {
+      const failing = {
+        workflow: {
+          start: async () => {
+            throw new ServiceError('temporal unreachable');
+          },
+        },
+      } as unknown as Client;
+      const app = createApp({ ...stack.deps, temporal: failing, shutdownHooks: [] });
+      const userId = randomUUID();
+      const waitingBefore = await stack.redis.zcard(stack.deps.keys.waiting);
+      const res = validateResponse(await request(app).post('/v1/queue/tokens').send({ userId }));
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
+      expect(await stack.redis.exists(stack.deps.keys.entry(userId))).toBe(0);
+      expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).toBeNull();
+      expect(await stack.redis.zcard(stack.deps.keys.waiting)).toBe(waitingBefore);
+    });
+
+    it('when the entry is admitted before its workflow has started, then the workflow still learns it is ACTIVE', async () => {
+      const real = stack.temporal.workflow;
+      // The admission tick (and its signal, which finds no workflow yet) runs between the
+      // Redis enqueue and the workflow start.
+      const racing = {
+        workflow: {
+          start: async (...args: Parameters<typeof real.start>) => {
+            await activities.admitTick();
+            return real.start(...args);
+          },
+          getHandle: (...args: Parameters<typeof real.getHandle>) => real.getHandle(...args),
+        },
+      } as unknown as Client;
+      const app = createApp({ ...stack.deps, temporal: racing, shutdownHooks: [] });
+      const userId = randomUUID();
+      const res = validateResponse(await request(app).post('/v1/queue/tokens').send({ userId }));
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ status: 'ACTIVE', position: 0, estimatedWaitSeconds: 0 });
+      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
+      const state = await until(
+        'the entry workflow is ACTIVE',
+        () => handle.query(entryStateQuery),
+        (s) => s.status === 'ACTIVE',
+      );
+      expect(state.activeUntil).toBe(res.body.activeUntil);
+    });
+  });
+
+  describe('GET /v1/queue/tokens/current', () => {
+    it('when the entry is admitted, then the body says ACTIVE with position 0 and activeUntil, and the workflow agrees', async () => {
+      const entered = await enter();
+      await activities.admitTick();
+      const res = await current(entered.body.token);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        token: entered.body.token,
+        userId: entered.body.userId,
+        status: 'ACTIVE',
+        position: 0,
+        estimatedWaitSeconds: 0,
+      });
+      const activeUntil = Date.parse(res.body.activeUntil);
+      expect(activeUntil).toBeGreaterThan(Date.now() + (stack.deps.config.activeTokenTtlSeconds - 60) * 1000);
+      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(entered.body.userId));
+      await until(
+        'the entry workflow is ACTIVE',
+        () => handle.query(entryStateQuery),
+        (s) => s.status === 'ACTIVE',
+      );
+      // Admitted: a repeat POST returns the same ACTIVE token with 200.
+      const again = await enter(entered.body.userId);
+      expect(again.status).toBe(200);
+      expect(again.body).toMatchObject({ token: entered.body.token, status: 'ACTIVE' });
+    });
+
+    it('when the entry was completed, then the token reads COMPLETED with position 0', async () => {
+      const entered = await enter();
+      await activities.admitTick();
+      expect(await activities.markEntryCompleted({ userId: entered.body.userId })).toBe(
+        (await stack.deps.tokens.verify(entered.body.token)).tokenId,
+      );
+      const res = await current(entered.body.token);
+      expect(res.body).toMatchObject({ status: 'COMPLETED', position: 0 });
+    });
+
+    it('when the token is missing, malformed, forged, tampered, expired or unknown, then 401', async () => {
+      const entered = await enter();
+      const { token, userId } = entered.body as { token: string; userId: string };
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { jti: string };
+      const tampered = [
+        header,
+        Buffer.from(JSON.stringify({ ...claims, sub: randomUUID() })).toString('base64url'),
+        signature,
+      ].join('.');
+      const forged = await new TokenService('another-secret-of-enough-length').sign({ userId, tokenId: claims.jti });
+      const expired = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(userId)
+        .setJti(claims.jti)
+        .setIssuedAt(Math.floor(Date.now() / 1000) - 7200)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 3600)
+        .sign(new TextEncoder().encode(stack.deps.config.tokenSecret));
+      const unknown = await stack.deps.tokens.sign({ userId: randomUUID(), tokenId: randomUUID() });
+      const otherTokenId = await stack.deps.tokens.sign({ userId, tokenId: randomUUID() });
+
+      const headers: Array<Record<string, string>> = [
+        {},
+        { Authorization: token },
+        { Authorization: `Basic ${token}` },
+        bearer('not-a-jwt'),
+        bearer(tampered),
+        bearer(forged),
+        bearer(expired),
+        bearer(unknown),
+        bearer(otherTokenId),
+      ];
+      for (const h of headers) {
+        const res = validateResponse(await request(stack.app).get('/v1/queue/tokens/current').set(h));
+        expect({ h, status: res.status, code: res.body.error?.code }).toEqual({ h, status: 401, code: 'UNAUTHORIZED' });
+      }
+      const stream = validateResponse(
+        await request(stack.app).get('/v1/queue/tokens/current/events').set(bearer(forged)),
+      );
+      expect(stream.status).toBe(401);
+      expect((await current(token)).status).toBe(200);
+    });
+  });
+
+  describe('the gate', () => {
+    /** Two tiny routes behind the real gate: a funnel route and a balance-like route. */
+    const gated = () => {
+      const app = express();
+      app.get('/funnel', requireToken(stack.deps, { allow: ['ACTIVE'] }), (_req, res) => {
+        res.json({ userId: authOf(res).userId });
+      });
+      app.get(
+        '/users/:userId/balance',
+        requireToken(stack.deps, { allow: ['WAITING', 'ACTIVE'], userParam: 'userId' }),
+        (_req, res) => {
+          res.json({ userId: authOf(res).userId });
+        },
+      );
+      app.use(errorHandler(stack.deps.log));
+      return app;
+    };
+    const gateDeps = () => ({
+      ...stack.deps,
+      dataSource: stack.db.dataSource,
+      tokenSecret: stack.deps.config.tokenSecret,
+    });
+
+    it('when a WAITING token is used on the funnel, then 403 TOKEN_NOT_ACTIVE; once admitted, it passes', async () => {
+      const entered = await enter();
+      const app = gated();
+      const waiting = await request(app).get('/funnel').set(bearer(entered.body.token));
+      expect(waiting.status).toBe(403);
+      expect(waiting.body.error.code).toBe('TOKEN_NOT_ACTIVE');
+      await activities.admitTick();
+      const active = await request(app).get('/funnel').set(bearer(entered.body.token));
+      expect(active.status).toBe(200);
+      expect(active.body.userId).toBe(entered.body.userId);
+    });
+
+    it('when an ACTIVE token has run out of time or was completed, then the funnel answers 403 TOKEN_NOT_ACTIVE', async () => {
+      const app = gated();
+      const lapsed = await tokenFor(gateDeps(), { status: 'ACTIVE', activeForMs: -1 });
+      const completed = await tokenFor(gateDeps(), { status: 'COMPLETED' });
+      for (const user of [lapsed, completed]) {
+        const res = await request(app).get('/funnel').set(user.auth);
+        expect(res.status).toBe(403);
+        expect(res.body.error.code).toBe('TOKEN_NOT_ACTIVE');
+      }
+      const lapsedView = await current(lapsed.token);
+      expect(lapsedView.body).toMatchObject({ status: 'EXPIRED', position: 0 });
+    });
+
+    it("when a token is used on another user's balance route, then 403 FORBIDDEN; on its own, 200", async () => {
+      const app = gated();
+      const entered = await enter();
+      const other = await request(app).get(`/users/${randomUUID()}/balance`).set(bearer(entered.body.token));
+      expect(other.status).toBe(403);
+      expect(other.body.error.code).toBe('FORBIDDEN');
+      const own = await request(app).get(`/users/${entered.body.userId}/balance`).set(bearer(entered.body.token));
+      expect(own.status).toBe(200);
+      const none = await request(app).get(`/users/${entered.body.userId}/balance`);
+      expect(none.status).toBe(401);
+    });
+  });
+
+  describe('admin queue', () => {
+    const admin = () => ({ 'X-Admin-Key': stack.deps.config.adminApiKey });
+
+    it('when the admin key is missing or wrong, then 401', async () => {
+      for (const h of [{}, { 'X-Admin-Key': 'wrong-key-123' }]) {
+        const get = validateResponse(await request(stack.app).get('/v1/admin/queue').set(h));
+        expect(get.status).toBe(401);
+        const patch = validateResponse(await request(stack.app).patch('/v1/admin/queue').set(h).send({ paused: true }));
+        expect(patch.status).toBe(401);
+      }
+      expect(await stack.redis.hget(stack.deps.keys.queueConfig, 'paused')).toBeNull();
+    });
+
+    it('when the body is empty or a field is invalid, then 400 VALIDATION_FAILED names the field and nothing changes', async () => {
+      const cases: Array<[unknown, RegExp]> = [
+        [undefined, /^body/],
+        [{}, /^body/],
+        [{ maxActive: -1 }, /^maxActive/],
+        [{ maxActive: 1.5 }, /^maxActive/],
+        [{ maxActive: '10' }, /^maxActive/],
+        [{ admitPerSecond: 100_001 }, /^admitPerSecond/],
+        [{ paused: 'yes' }, /^paused/],
+        [{ paused: true, speed: 3 }, /speed|body/],
+      ];
+      for (const [body, message] of cases) {
+        const req = request(stack.app).patch('/v1/admin/queue').set(admin());
+        const res = validateResponse(await (body === undefined ? req : req.send(body as object)));
+        expect({ body, status: res.status, code: res.body.error?.code }).toEqual({
+          body,
+          status: 400,
+          code: 'VALIDATION_FAILED',
+        });
+        expect(res.body.error.message).toMatch(message);
+      }
+      expect(await stack.redis.exists(stack.deps.keys.queueConfig)).toBe(0);
+    });
+
+    it('when settings are patched, then GET shows them, the next tick obeys them, and counts are live', async () => {
+      const before = validateResponse(await request(stack.app).get('/v1/admin/queue').set(admin()));
+      expect(before.status).toBe(200);
+      expect(before.body).toMatchObject({ maxActive: 1000, admitPerSecond: 100_000, paused: false });
+
+      const paused = validateResponse(
+        await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: true, maxActive: 7 }),
+      );
+      expect(paused.status).toBe(200);
+      expect(paused.body).toMatchObject({ maxActive: 7, admitPerSecond: 100_000, paused: true });
+      const entered = await enter();
+      const got = validateResponse(await request(stack.app).get('/v1/admin/queue').set(admin()));
+      expect(got.body.waiting).toBe(await stack.redis.zcard(stack.deps.keys.waiting));
+      expect(got.body.active).toBe(await stack.redis.zcard(stack.deps.keys.active));
+      expect(got.body.paused).toBe(true);
+      expect((await current(entered.body.token)).body.estimatedWaitSeconds).toBeNull();
+      expect(await activities.admitTick()).toEqual({ admitted: 0 });
+
+      const resumed = validateResponse(
+        await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: false, maxActive: 1000 }),
+      );
+      expect(resumed.body.paused).toBe(false);
+      await activities.admitTick();
+      expect((await current(entered.body.token)).body.status).toBe('ACTIVE');
+    });
+  });
+});
