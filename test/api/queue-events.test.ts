@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createQueueActivities } from '../../src/activities/queue';
+import { createApp } from '../../src/api/app';
+import type { AppDeps } from '../../src/api/deps';
+import { queueEventHub } from '../../src/queue';
+import type { QueueTokenView } from '../../src/queue';
+import type { InProcessStack } from '../helpers/app';
+import { startInProcessStack } from '../helpers/app';
+import { testConfig } from '../helpers/config';
+
+interface SseEvent {
+  event: string;
+  data: QueueTokenView;
+}
+
+/** Reads a text/event-stream response event by event. */
+async function openStream(baseUrl: string, token: string) {
+  const controller = new AbortController();
+  const res = await fetch(`${baseUrl}/v1/queue/tokens/current/events`, {
+    headers: { Authorization: `Bearer ${token}` },
+    signal: controller.signal,
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let ended = false;
+  let pendingRead: ReturnType<typeof reader.read> | null = null;
+
+  /** The next event, or null once the server ended the stream. */
+  async function next(ms = 10_000): Promise<SseEvent | null> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const sep = buffer.indexOf('\n\n');
+      if (sep >= 0) {
+        const block = buffer.slice(0, sep);
+        buffer = buffer.slice(sep + 2);
+        const field = (name: string) =>
+          block
+            .split('\n')
+            .find((line) => line.startsWith(`${name}: `))
+            ?.slice(name.length + 2);
+        return { event: field('event') ?? 'message', data: JSON.parse(field('data') ?? 'null') as QueueTokenView };
+      }
+      if (ended) return null;
+      pendingRead ??= reader.read();
+      const timeout = delay(Math.max(0, deadline - Date.now())).then(() => 'timeout' as const);
+      const result = await Promise.race([pendingRead, timeout]);
+      if (result === 'timeout') throw new Error(`no event within ${ms} ms`);
+      pendingRead = null;
+      if (result.done) ended = true;
+      else buffer += decoder.decode(result.value, { stream: true });
+    }
+  }
+  return { res, next, close: () => controller.abort() };
+}
+
+describe('queue events (SSE)', () => {
+  let stack: InProcessStack;
+  let activities: ReturnType<typeof createQueueActivities>;
+  /** A second API instance with its own deps, hub and Redis subscriber. */
+  let otherDeps: AppDeps;
+  let otherApp: Express;
+  const servers: Server[] = [];
+
+  const listen = (app: Express): string => {
+    const server = app.listen(0);
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const admin = () => ({ 'X-Admin-Key': stack.deps.config.adminApiKey });
+  const enter = async () =>
+    (await request(stack.app).post('/v1/queue/tokens').send({ userId: randomUUID() })).body as QueueTokenView;
+
+  beforeAll(async () => {
+    stack = await startInProcessStack(testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000 }));
+    const { redis, keys, config } = stack.deps;
+    activities = createQueueActivities({ redis, keys, config, temporal: stack.temporal });
+    otherDeps = { ...stack.deps, shutdownHooks: [] };
+    otherApp = createApp(otherDeps);
+  });
+  afterAll(async () => {
+    for (const server of servers) {
+      server.closeAllConnections();
+      server.close();
+    }
+    for (const hook of otherDeps?.shutdownHooks ?? []) await hook();
+    await stack?.stop();
+  });
+
+  it('when users ahead are admitted, then the stream delivers the position change, the ACTIVE event, and ends after EXPIRED', async () => {
+    const a = await enter();
+    const b = await enter();
+    expect(b.position).toBe(a.position + 1);
+    await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ maxActive: 1 }).expect(200);
+
+    // The stream is served by the other instance; the ticks below publish through Redis.
+    const stream = await openStream(listen(otherApp), b.token);
+    expect(stream.res.status).toBe(200);
+    expect(stream.res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    expect(stream.res.headers.get('cache-control')).toBe('no-cache');
+    const first = await stream.next();
+    expect(first).toEqual({ event: 'status', data: { ...b, position: b.position } });
+
+    await activities.admitTick();
+    const moved = await stream.next();
+    expect(moved?.data).toMatchObject({ status: 'WAITING', position: b.position - 1, userId: b.userId });
+
+    await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ maxActive: 2 }).expect(200);
+    await activities.admitTick();
+    const admitted = await stream.next();
+    expect(admitted?.data).toMatchObject({ status: 'ACTIVE', position: 0, estimatedWaitSeconds: 0, token: b.token });
+    expect(Date.parse(admitted!.data.activeUntil!)).toBeGreaterThan(Date.now());
+
+    const { tokenId } = await stack.deps.tokens.verify(b.token);
+    await activities.finishEntry({ userId: b.userId, tokenId, status: 'EXPIRED' });
+    const expired = await stream.next();
+    expect(expired?.data).toMatchObject({ status: 'EXPIRED', position: 0 });
+    expect(await stream.next()).toBeNull();
+    expect(queueEventHub(otherDeps).clientCount).toBe(0);
+  });
+
+  it('when the client disconnects, then its stream is forgotten', async () => {
+    const entry = await enter();
+    const base = listen(stack.app);
+    const hub = queueEventHub(stack.deps);
+    const before = hub.clientCount;
+    const stream = await openStream(base, entry.token);
+    expect((await stream.next())?.data.status).toBe('WAITING');
+    expect(hub.clientCount).toBe(before + 1);
+    stream.close();
+    const deadline = Date.now() + 5_000;
+    while (hub.clientCount !== before && Date.now() < deadline) await delay(20);
+    expect(hub.clientCount).toBe(before);
+  });
+
+  it('when the token is already spent, then the stream sends COMPLETED once and ends', async () => {
+    const entry = await enter();
+    await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ maxActive: 1000 }).expect(200);
+    await activities.admitTick();
+    await activities.markEntryCompleted({ userId: entry.userId });
+    const stream = await openStream(listen(stack.app), entry.token);
+    expect((await stream.next())?.data).toMatchObject({ status: 'COMPLETED', position: 0 });
+    expect(await stream.next()).toBeNull();
+  });
+});
