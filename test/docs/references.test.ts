@@ -1,0 +1,80 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { createActivities } from '../../src/activities';
+import type { ActivityDeps } from '../../src/activities';
+
+const ROOT = path.resolve(__dirname, '../..');
+const DOCS = path.join(ROOT, 'docs');
+
+const markdownFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? markdownFiles(path.join(dir, entry.name))
+      : entry.name.endsWith('.md')
+        ? [path.join(dir, entry.name)]
+        : [],
+  );
+
+const docs = markdownFiles(DOCS).map((file) => ({
+  name: path.relative(ROOT, file),
+  dir: path.dirname(file),
+  text: readFileSync(file, 'utf8'),
+}));
+
+/** Whether a repository path a doc names exists: a file, a `dir/*.ext` glob with a match, or (for `dir/`) its parent. */
+function exists(repoPath: string): boolean {
+  const absolute = path.join(ROOT, repoPath);
+  if (repoPath.includes('*')) {
+    const dir = path.dirname(absolute);
+    const pattern = new RegExp(
+      `^${path
+        .basename(absolute)
+        .replace(/[.+?^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')}$`,
+    );
+    return existsSync(dir) && readdirSync(dir).some((name) => pattern.test(name));
+  }
+  // A trailing slash names an output directory (e.g. bench/results/) that a run creates.
+  if (repoPath.endsWith('/')) return existsSync(absolute) || existsSync(path.dirname(absolute));
+  return existsSync(absolute);
+}
+
+/** A stand-in for every dependency: the activity factories only need something to close over. */
+const anything: unknown = new Proxy(function stub() {}, {
+  get: (_target, prop) => (prop === 'then' ? undefined : anything),
+  apply: () => anything,
+});
+
+describe('references from docs/ into the repository', () => {
+  it('when a doc names a repository path in backticks, then that path exists', () => {
+    const named = docs.flatMap(({ name, text }) =>
+      [...text.matchAll(/`((?:src|test|scripts|docs|bench)\/[^`\s]*)`/g)].map((m) => ({ name, repoPath: m[1]! })),
+    );
+    expect(named.length).toBeGreaterThan(10);
+    expect(
+      named.filter(({ repoPath }) => !exists(repoPath)).map(({ name, repoPath }) => `${name}: ${repoPath}`),
+    ).toEqual([]);
+  });
+
+  it('when a doc links to a relative file, then the file exists', () => {
+    const links = docs.flatMap(({ name, dir, text }) =>
+      [...text.matchAll(/\]\(([^)\s#]+)(?:#[^)]*)?\)/g)]
+        .map((m) => m[1]!)
+        .filter((target) => !/^[a-z][a-z+.-]*:/i.test(target))
+        .map((target) => ({ name, target, absolute: path.resolve(dir, target) })),
+    );
+    expect(links.length).toBeGreaterThan(0);
+    expect(
+      links.filter(({ absolute }) => !existsSync(absolute)).map(({ name, target }) => `${name}: ${target}`),
+    ).toEqual([]);
+  });
+
+  it('when a sequence diagram has an activity participant, then the worker registers an activity of that name', () => {
+    const registered = Object.keys(createActivities(anything as ActivityDeps));
+    const named = docs.flatMap(({ name, text }) =>
+      [...text.matchAll(/^\s*participant\s+\w+\s+as\s+Activity\s+(\w+)\s*$/gm)].map((m) => ({ name, activity: m[1]! })),
+    );
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter(({ activity }) => !registered.includes(activity))).toEqual([]);
+  });
+});
