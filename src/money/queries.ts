@@ -124,7 +124,7 @@ interface LedgerRow {
 /** The user's ledger, newest first. */
 export async function listLedger(db: Queryable, userId: string, { limit, before }: PageRequest) {
   const rows = await db.query<LedgerRow[]>(
-    `SELECT id AS cursor, type, amount, balance_after, created_at
+    `SELECT id AS \`cursor\`, type, amount, balance_after, created_at
        FROM ledger_entries
       WHERE user_id = ?${before ? ' AND id < ?' : ''}
       ORDER BY id DESC
@@ -146,7 +146,7 @@ export async function listLedger(db: Queryable, userId: string, { limit, before 
 /** The user's payments, newest first (paged by their ledger rows, like the history). */
 export async function listPayments(db: Queryable, userId: string, { limit, before }: PageRequest) {
   const rows = await db.query<Array<PaymentRow & { cursor: string }>>(
-    `SELECT l.id AS cursor, p.id, p.reservation_id, p.amount, p.balance_after, p.paid_at
+    `SELECT l.id AS \`cursor\`, p.id, p.reservation_id, p.amount, p.balance_after, p.paid_at
        FROM ledger_entries l
        JOIN payments p ON p.id = l.payment_id
       WHERE l.user_id = ? AND l.type = 'PAYMENT'${before ? ' AND l.id < ?' : ''}
