@@ -2,6 +2,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
 import type { ActivityDeps } from '../../src/activities';
+import * as definitions from '../../src/shared/definitions';
+import { SA } from '../../src/shared/search-attributes';
 
 const ROOT = path.resolve(__dirname, '../..');
 const DOCS = path.join(ROOT, 'docs');
@@ -76,5 +78,34 @@ describe('references from docs/ into the repository', () => {
     );
     expect(named.length).toBeGreaterThan(0);
     expect(named.filter(({ activity }) => !registered.includes(activity))).toEqual([]);
+  });
+
+  it('when operations.md filters workflows, then every attribute is a Temporal built-in or one the workflows set', () => {
+    const builtIn = ['WorkflowId', 'WorkflowType', 'RunId', 'ExecutionStatus', 'StartTime', 'CloseTime', 'TaskQueue'];
+    const known = new Set([...builtIn, ...Object.values(SA).map((key) => key.name)]);
+    const queries = docs.flatMap(({ name, text }) =>
+      [...text.matchAll(/--query '([^']+)'/g)].map((m) => ({ name, query: m[1]! })),
+    );
+    expect(queries.length).toBeGreaterThan(0);
+    const unknown = queries.flatMap(({ name, query }) =>
+      [...query.replace(/"[^"]*"/g, '""').matchAll(/\b([A-Z][A-Za-z]+)\s*(?:=|<|>|!=|STARTS_WITH|IN\b)/g)]
+        .map((m) => m[1]!)
+        .filter((attribute) => !known.has(attribute))
+        .map((attribute) => `${name}: ${attribute} in ${query}`),
+    );
+    expect(unknown).toEqual([]);
+  });
+
+  it('when operations.md queries a workflow, then the query type is one the workflows define', () => {
+    const defined = new Set(
+      Object.values(definitions)
+        .filter((d): d is { type: 'query'; name: string } => (d as { type?: unknown }).type === 'query')
+        .map((d) => d.name),
+    );
+    const used = docs.flatMap(({ name, text }) =>
+      [...text.matchAll(/temporal workflow query [^\n]*--type (\w+)/g)].map((m) => ({ name, type: m[1]! })),
+    );
+    expect(used.length).toBeGreaterThan(0);
+    expect(used.filter(({ type }) => !defined.has(type))).toEqual([]);
   });
 });
