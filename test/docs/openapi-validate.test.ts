@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ErrorType } from '../../src/shared/errors';
 import type { CheckedResponse } from '../helpers/openapi';
 import { expectMatchesSpec, loadSpec, OPENAPI_FILE, OpenApiSpec, pointer, validateResponse } from '../helpers/openapi';
 
@@ -163,6 +165,20 @@ describe('docs/openapi.yaml schemas and examples', () => {
     expect(text).toContain('maxItems: 50');
     const broken = new OpenApiSpec(text.replace('maxItems: 50', 'maxItem: 50'));
     expect(() => broken.validatorAt('/components/schemas/SeatList')).toThrow(/unknown keyword: "maxItem"/);
+  });
+
+  it('when the code can answer an error code, then the Error schema of the spec lists it', () => {
+    const src = path.resolve(__dirname, '../../src');
+    const sources = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts'))
+      .map((file) => readFileSync(path.join(src, file), 'utf8'));
+    const thrown = sources.flatMap((text) =>
+      [...text.matchAll(/HttpError\(\s*\d{3},\s*'([A-Z_]+)'|\bcode: '([A-Z_]+)'/g)].map((m) => (m[1] ?? m[2])!),
+    );
+    const codes = [...new Set([...Object.values(ErrorType), ...thrown])];
+    expect(codes).toEqual(expect.arrayContaining(['VALIDATION_FAILED', 'UNAUTHORIZED', 'NOT_FOUND', 'INTERNAL']));
+    const documented = spec.resolve('/components/schemas/Error/properties/error/properties/code').value.description;
+    expect(codes.filter((code) => !String(documented).includes(`\`${code}\``))).toEqual([]);
   });
 
   it('when the mock server answers an operation, then its success response has an example to serve', () => {
