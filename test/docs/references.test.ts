@@ -98,9 +98,9 @@ describe('references from docs/ into the repository', () => {
 
   it('when operations.md queries a workflow, then the query type is one the workflows define', () => {
     const defined = new Set(
-      Object.values(definitions)
-        .filter((d): d is { type: 'query'; name: string } => (d as { type?: unknown }).type === 'query')
-        .map((d) => d.name),
+      Object.values(definitions as Record<string, { type?: unknown; name?: unknown }>)
+        .filter((d) => d.type === 'query')
+        .map((d) => String(d.name)),
     );
     const used = docs.flatMap(({ name, text }) =>
       [...text.matchAll(/temporal workflow query [^\n]*--type (\w+)/g)].map((m) => ({ name, type: m[1]! })),
