@@ -94,7 +94,9 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   );
 
   setHandler(payUpdate, async (request) => {
-    await condition(() => !busy);
+    // Wait for no pay, cancel or release to be running, then take `busy` with no await in
+    // between: one wake-up resumes every waiter, so each must look at `busy` again.
+    while (busy) await condition(() => !busy);
     if (payment) {
       if (request.idempotencyKey !== undefined && request.idempotencyKey === paymentKey) return payment;
       throw notHeld();
@@ -117,7 +119,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   });
 
   setHandler(cancelUpdate, async (request) => {
-    await condition(() => !busy);
+    while (busy) await condition(() => !busy);
     if (!reservation || ended || request.reservationId !== reservation.reservationId) throw notHeld();
     busy = true;
     try {
@@ -144,7 +146,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
     const settled = await condition(() => ended, Math.max(1, msLeft));
     if (!settled) {
       // The hold lapsed; a payment already under way finishes first and decides.
-      await condition(() => !busy);
+      while (busy) await condition(() => !busy);
       if (!ended) {
         busy = true;
         setStatus(await releaseSeat({ reservationId: held.reservationId, outcome: 'EXPIRED' }));
