@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import {
@@ -17,6 +17,11 @@ import { reservationWorkflow } from '../../src/workflows';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 
 const HOLD_SECONDS = 300;
+
+// The bundle built once by the global setup, so each test's worker starts without webpack.
+const workflowCode = process.env.WORKFLOW_BUNDLE_PATH
+  ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
+  : { workflowsPath: require.resolve('../../src/workflows') };
 
 /** Activity doubles that keep a seat in memory and record what the workflow asked for. */
 function fakeActivities(env: TestWorkflowEnvironment) {
@@ -94,7 +99,7 @@ describe('reservation workflow (time-skipping)', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../../src/workflows'),
+      ...workflowCode,
       activities,
     });
     await worker.runUntil(async () => {
@@ -126,11 +131,11 @@ describe('reservation workflow (time-skipping)', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../../src/workflows'),
+      ...workflowCode,
       activities: counting,
     });
     await worker.runUntil(async () => {
-      const { request, start } = await holdWith(counting, taskQueue);
+      const { request, start, handle } = await holdWith(counting, taskQueue);
       const second = env.client.workflow.executeUpdateWithStart(holdUpdate, {
         args: [{ ...request, reservationId: randomUUID(), userId: randomUUID() }],
         startWorkflowOperation: start(),
@@ -138,6 +143,9 @@ describe('reservation workflow (time-skipping)', () => {
       await expect(second).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await expect(second).rejects.toMatchObject({ cause: { type: ErrorType.SEAT_UNAVAILABLE } });
       expect(holds).toBe(1);
+      // End the run: a timer left behind on a queue without a worker would stall time skipping in later tests.
+      await handle.executeUpdate(cancelUpdate, { args: [request] });
+      await handle.result();
     });
   });
 
@@ -147,7 +155,7 @@ describe('reservation workflow (time-skipping)', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../../src/workflows'),
+      ...workflowCode,
       activities,
     });
     await worker.runUntil(async () => {
@@ -169,11 +177,12 @@ describe('reservation workflow (time-skipping)', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      workflowsPath: require.resolve('../../src/workflows'),
+      ...workflowCode,
       activities,
     });
     await worker.runUntil(async () => {
       const { view, handle, request } = await holdWith(activities, taskQueue);
+      const cancelledAt = await env.currentTimeMs();
       const cancelled = await handle.executeUpdate(cancelUpdate, {
         args: [{ reservationId: view.reservationId, userId: request.userId }],
       });
@@ -181,6 +190,63 @@ describe('reservation workflow (time-skipping)', () => {
       const result = await handle.result();
       expect(result.reservation?.status).toBe('CANCELLED');
       expect(calls.release).toEqual([{ reservationId: view.reservationId, outcome: 'CANCELLED' }]);
+      // Released when asked, not when the hold would have lapsed.
+      expect(calls.releasedAt[0]! - cancelledAt).toBeLessThan(1000);
+      expect(calls.releasedAt[0]!).toBeLessThan(Date.parse(view.heldUntil) - (HOLD_SECONDS - 5) * 1000);
+
+      const late = handle.executeUpdate(cancelUpdate, {
+        args: [{ reservationId: view.reservationId, userId: request.userId }],
+      });
+      await expect(late).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      expect(calls.release).toHaveLength(1);
+    });
+  });
+
+  it('when a cancel arrives after the hold expired, then it is refused and the seat is not released again', async () => {
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities, calls } = fakeActivities(env);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      ...workflowCode,
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const { view, handle, request } = await holdWith(activities, taskQueue);
+      const result = await handle.result();
+      expect(result.reservation?.status).toBe('EXPIRED');
+
+      const late = handle.executeUpdate(cancelUpdate, {
+        args: [{ reservationId: view.reservationId, userId: request.userId }],
+      });
+      // The run has ended; the API answers this with 409 RESERVATION_NOT_HELD.
+      await expect(late).rejects.toBeInstanceOf(WorkflowNotFoundError);
+      expect(calls.release).toEqual([{ reservationId: view.reservationId, outcome: 'EXPIRED' }]);
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+    });
+  });
+
+  it('when a cancel names another reservation, then it is refused with RESERVATION_NOT_HELD and the hold stays', async () => {
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities, calls } = fakeActivities(env);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      ...workflowCode,
+      activities,
+    });
+    await worker.runUntil(async () => {
+      const { view, handle, request } = await holdWith(activities, taskQueue);
+      const wrong = handle.executeUpdate(cancelUpdate, {
+        args: [{ reservationId: randomUUID(), userId: request.userId }],
+      });
+      await expect(wrong).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      await expect(wrong).rejects.toMatchObject({ cause: { type: ErrorType.RESERVATION_NOT_HELD } });
+      expect(calls.release).toEqual([]);
+      // The hold still runs to its timer.
+      const result = await handle.result();
+      expect(result.reservation?.status).toBe('EXPIRED');
+      expect(calls.release).toEqual([{ reservationId: view.reservationId, outcome: 'EXPIRED' }]);
     });
   });
 });
