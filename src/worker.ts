@@ -6,7 +6,7 @@ import { createDataSource } from './db/data-source';
 import { createLogger } from './logger';
 import { createRedis } from './redis/client';
 import { redisKeys } from './redis/keys';
-import { admissionWorkflowId } from './shared/ids';
+import { admissionTaskQueue, admissionWorkflowId } from './shared/ids';
 
 /**
  * Worker process: `npm run worker`. Runs every workflow and activity on TEMPORAL_TASK_QUEUE,
@@ -35,24 +35,39 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
 
   const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const workflows = workflowBundlePath
+    ? { workflowBundle: { codePath: workflowBundlePath } }
+    : { workflowsPath: require.resolve('./workflows') };
+  const activities = createActivities({ dataSource, redis, keys: redisKeys(config.redisKeyPrefix), config, temporal });
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...(workflowBundlePath
-      ? { workflowBundle: { codePath: workflowBundlePath } }
-      : { workflowsPath: require.resolve('./workflows') }),
-    activities: createActivities({ dataSource, redis, keys: redisKeys(config.redisKeyPrefix), config, temporal }),
+    ...workflows,
+    activities,
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
     maxCachedWorkflows: 2_000,
+    shutdownGraceTime: '10 seconds',
+  });
+  // The admission loop alone, on its own task queue (and workflow thread), so its ticks stay
+  // about a second apart however many entry workflow tasks are queued.
+  const admissionWorker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporalNamespace,
+    taskQueue: admissionTaskQueue(config.taskQueue),
+    ...workflows,
+    activities,
+    maxConcurrentActivityTaskExecutions: 4,
+    maxConcurrentWorkflowTaskExecutions: 2,
+    maxCachedWorkflows: 10,
     shutdownGraceTime: '10 seconds',
   });
 
   try {
     await temporal.workflow.start('queueAdmissionWorkflow', {
       workflowId: admissionWorkflowId(config.taskQueue),
-      taskQueue: config.taskQueue,
+      taskQueue: admissionTaskQueue(config.taskQueue),
       args: [{}],
       workflowIdConflictPolicy: 'USE_EXISTING',
     });
@@ -61,7 +76,7 @@ async function main(): Promise<void> {
   }
 
   log.info({ taskQueue: config.taskQueue }, 'worker running');
-  await worker.run();
+  await Promise.all([worker.run(), admissionWorker.run()]);
   log.info('worker stopped; closing connections');
   await Promise.allSettled([dataSource.destroy(), redis.quit(), connection.close(), nativeConnection.close()]);
 }

@@ -47,8 +47,12 @@ export function createQueueActivities(deps: Pick<ActivityDeps, 'redis' | 'keys' 
   return {
     /** Admits as many waiting users as capacity and rate allow, and signals their entries. */
     admitTick: async (): Promise<TickResult> => {
-      const { admitted } = await queue.admit();
-      await drainOutbox();
+      const started = Date.now();
+      const { admitted, expired } = await queue.admit();
+      const undelivered = await drainOutbox();
+      asyncLocalStorage
+        .getStore()
+        ?.log.debug('admission tick', { admitted, expired, undelivered, ms: Date.now() - started });
       return { admitted };
     },
     /** Marks the entry ended and frees its slot, if the entry still carries `tokenId`. */

@@ -9,6 +9,12 @@ export const queueEntryWorkflowId = (userId: string): string => `queue-entry:${u
 export const admissionWorkflowId = (taskQueue: string): string => `queue-admission:${taskQueue}`;
 
 /**
+ * The admission loop runs on a task queue of its own (polled by a small second worker in
+ * each worker process), so its ticks do not wait behind a backlog of entry workflow tasks.
+ */
+export const admissionTaskQueue = (taskQueue: string): string => `${taskQueue}-admission`;
+
+/**
  * One running reservation workflow per seat: every hold of a seat is a run of this id
  * (list them all with `WorkflowId = "reservation:…"`), and a second hold attaches to the
  * running one, which refuses it without asking the database.

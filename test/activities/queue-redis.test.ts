@@ -28,6 +28,11 @@ function fakeTemporal(fail: (workflowId: string) => Error | null = () => null) {
   return { client, signals };
 }
 
+/** Lets the next tick see a second gone by since the last one (its rate allowance depends on it). */
+const aSecondPasses = async (redis: TestRedis['redis'], keys: RedisKeys): Promise<void> => {
+  await redis.hset(keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
+};
+
 const userOf = (workflowId: string): string => workflowId.replace(/^queue-entry:/, '');
 
 describe('queue Redis scripts and activities', () => {
@@ -99,6 +104,7 @@ describe('queue Redis scripts and activities', () => {
       const tokenId = (await redis.hget(keys.entry(userId), 'tokenId'))!;
       expect(await services[0]!.finish(userId, tokenId, 'COMPLETED')).toBe(true);
     }
+    await aSecondPasses(redis, keys);
     const round2 = await Promise.all(Array.from({ length: 40 }, (_, i) => ticks[i % ticks.length]!()));
     expect(round2.reduce((sum, r) => sum + r.admitted, 0)).toBe(20);
     expect(new Set(await redis.zrange(keys.active, 0, -1))).toEqual(new Set(users.slice(20, 70)));
@@ -135,6 +141,7 @@ describe('queue Redis scripts and activities', () => {
     expect(await admitTick()).toEqual({ admitted: 0 });
     expect((await queue.view(first.userId, first.tokenId))?.estimatedWaitSeconds).toBeNull();
     await queue.updateSettings({ paused: false });
+    await aSecondPasses(redis, keys);
     expect(await admitTick()).toEqual({ admitted: 1 });
     expect((await queue.view(first.userId, first.tokenId))?.status).toBe('ACTIVE');
   });
@@ -149,6 +156,7 @@ describe('queue Redis scripts and activities', () => {
     // Its time runs out (as if the workflow timer were lost).
     await redis.hset(keys.entry(a.userId), 'activeUntil', String(Date.now() - 1));
     await redis.zadd(keys.active, Date.now() - 1, a.userId);
+    await aSecondPasses(redis, keys);
     expect(await admitTick()).toEqual({ admitted: 1 });
     expect(await redis.hget(keys.entry(a.userId), 'status')).toBe('EXPIRED');
     expect((await queue.view(b.userId, b.tokenId))?.status).toBe('ACTIVE');

@@ -83,6 +83,11 @@ describe('queue events (SSE)', () => {
     otherDeps = { ...stack.deps, shutdownHooks: [] };
     otherApp = createApp(otherDeps);
   });
+  /** One admission tick, a second after the previous one (so the rate allows everyone in). */
+  const tick = async () => {
+    await stack.redis.hset(stack.deps.keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
+    return activities.admitTick();
+  };
   afterAll(async () => {
     for (const server of servers) {
       server.closeAllConnections();
@@ -106,12 +111,12 @@ describe('queue events (SSE)', () => {
     const first = await stream.next();
     expect(first).toEqual({ event: 'status', data: { ...b, position: b.position } });
 
-    await activities.admitTick();
+    await tick();
     const moved = await stream.next();
     expect(moved?.data).toMatchObject({ status: 'WAITING', position: b.position - 1, userId: b.userId });
 
     await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ maxActive: 2 }).expect(200);
-    await activities.admitTick();
+    await tick();
     const admitted = await stream.next();
     expect(admitted?.data).toMatchObject({ status: 'ACTIVE', position: 0, estimatedWaitSeconds: 0, token: b.token });
     expect(Date.parse(admitted!.data.activeUntil!)).toBeGreaterThan(Date.now());
@@ -141,7 +146,7 @@ describe('queue events (SSE)', () => {
   it('when the token is already spent, then the stream sends COMPLETED once and ends', async () => {
     const entry = await enter();
     await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ maxActive: 1000 }).expect(200);
-    await activities.admitTick();
+    await tick();
     await activities.markEntryCompleted({ userId: entry.userId });
     const stream = await openStream(listen(stack.app), entry.token);
     expect((await stream.next())?.data).toMatchObject({ status: 'COMPLETED', position: 0 });

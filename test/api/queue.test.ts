@@ -37,6 +37,11 @@ describe('queue API', () => {
     const { redis, keys, config } = stack.deps;
     activities = createQueueActivities({ redis, keys, config, temporal: stack.temporal });
   });
+  /** One admission tick, a second after the previous one (so the rate allows everyone in). */
+  const tick = async () => {
+    await stack.redis.hset(stack.deps.keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
+    return activities.admitTick();
+  };
   afterAll(async () => {
     await stack?.stop();
   });
@@ -142,7 +147,7 @@ describe('queue API', () => {
       const racing = {
         workflow: {
           start: async (...args: Parameters<typeof real.start>) => {
-            await activities.admitTick();
+            await tick();
             return real.start(...args);
           },
           getHandle: (...args: Parameters<typeof real.getHandle>) => real.getHandle(...args),
@@ -166,7 +171,7 @@ describe('queue API', () => {
   describe('GET /v1/queue/tokens/current', () => {
     it('when the entry is admitted, then the body says ACTIVE with position 0 and activeUntil, and the workflow agrees', async () => {
       const entered = await enter();
-      await activities.admitTick();
+      await tick();
       const res = await current(entered.body.token);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
@@ -192,7 +197,7 @@ describe('queue API', () => {
 
     it('when the entry was completed, then the token reads COMPLETED with position 0', async () => {
       const entered = await enter();
-      await activities.admitTick();
+      await tick();
       expect(await activities.markEntryCompleted({ userId: entered.body.userId })).toBe(
         (await stack.deps.tokens.verify(entered.body.token)).tokenId,
       );
@@ -273,7 +278,7 @@ describe('queue API', () => {
       const waiting = await request(app).get('/funnel').set(bearer(entered.body.token));
       expect(waiting.status).toBe(403);
       expect(waiting.body.error.code).toBe('TOKEN_NOT_ACTIVE');
-      await activities.admitTick();
+      await tick();
       const active = await request(app).get('/funnel').set(bearer(entered.body.token));
       expect(active.status).toBe(200);
       expect(active.body.userId).toBe(entered.body.userId);
@@ -358,13 +363,13 @@ describe('queue API', () => {
       expect(got.body.active).toBe(await stack.redis.zcard(stack.deps.keys.active));
       expect(got.body.paused).toBe(true);
       expect((await current(entered.body.token)).body.estimatedWaitSeconds).toBeNull();
-      expect(await activities.admitTick()).toEqual({ admitted: 0 });
+      expect(await tick()).toEqual({ admitted: 0 });
 
       const resumed = validateResponse(
         await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: false, maxActive: 1000 }),
       );
       expect(resumed.body.paused).toBe(false);
-      await activities.admitTick();
+      await tick();
       expect((await current(entered.body.token)).body.status).toBe('ACTIVE');
     });
   });
