@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import type { InProcessStack } from '../helpers/app';
+import { startInProcessStack } from '../helpers/app';
+import { tokenFor, type TestUser } from '../helpers/auth';
+import { testConfig } from '../helpers/config';
+import { DATE, lapseHold, moneyOf, newConcert } from '../helpers/money';
+import { validateResponse } from '../helpers/openapi';
+import type { QueueStatus } from '../../src/shared/types';
+
+describe('payments (API, in-process worker)', () => {
+  let stack: InProcessStack;
+
+  beforeAll(async () => {
+    stack = await startInProcessStack(testConfig({ seatHoldSeconds: 300 }));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  const newUser = (balance = 0, status: QueueStatus = 'ACTIVE'): Promise<TestUser> =>
+    tokenFor({ ...stack.deps, tokenSecret: stack.deps.config.tokenSecret }, { status, balance });
+
+  /** Seat n costs n × 1000. */
+  const concert = () => newConcert(stack.db.dataSource);
+
+  async function hold(user: TestUser, concertId: string, seatNo: number): Promise<string> {
+    const res = validateResponse(
+      await request(stack.app).post('/v1/reservations').set(user.auth).send({ concertId, date: DATE, seatNo }),
+    );
+    expect(res.status).toBe(201);
+    return res.body.reservationId as string;
+  }
+
+  const pay = async (user: TestUser, body: unknown, key?: string) => {
+    const req = request(stack.app).post('/v1/payments').set(user.auth);
+    if (key !== undefined) void req.set('Idempotency-Key', key);
+    return validateResponse(await req.send(body as object));
+  };
+
+  const reservation = async (user: TestUser, id: string) =>
+    (await request(stack.app).get(`/v1/reservations/${id}`).set(user.auth)).body as { status?: string };
+
+  const entryStatus = (userId: string) => stack.redis.hget(stack.deps.keys.entry(userId), 'status');
+
+  test('when an ACTIVE user with enough balance pays their hold, then 201; the seat is sold, the reservation CONFIRMED and the token spent', async () => {
+    const concertId = await concert();
+    const user = await newUser(50_000);
+    const reservationId = await hold(user, concertId, 17);
+    const before = Date.now();
+    const res = await pay(user, { reservationId });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({
+      paymentId: expect.any(String),
+      reservationId,
+      amount: 17_000,
+      balance: 33_000,
+      paidAt: expect.any(String),
+    });
+    expect(Date.parse(res.body.paidAt)).toBeGreaterThanOrEqual(before - 1000);
+    // The token was spent before the answer: every funnel call with it is now 403.
+    expect(await entryStatus(user.userId)).toBe('COMPLETED');
+    const funnel = [
+      request(stack.app).get('/v1/concerts').set(user.auth),
+      request(stack.app).get(`/v1/reservations/${reservationId}`).set(user.auth),
+      request(stack.app).post('/v1/reservations').set(user.auth).send({ concertId, date: DATE, seatNo: 18 }),
+      request(stack.app).post('/v1/payments').set(user.auth).send({ reservationId }),
+    ];
+    for (const r of await Promise.all(funnel))
+      expect([r.status, r.body.error?.code]).toEqual([403, 'TOKEN_NOT_ACTIVE']);
+
+    const [row] = await stack.db.dataSource.query(
+      'SELECT r.status, s.status AS seat FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE r.id = ?',
+      [reservationId],
+    );
+    expect(row).toEqual({ status: 'CONFIRMED', seat: 'SOLD' });
+    const state = await moneyOf(stack.db.dataSource, user.userId);
+    expect(state.balance).toBe(33_000);
+    expect(state.payments).toEqual([{ id: res.body.paymentId, reservationId, amount: 17_000, balanceAfter: 33_000 }]);
+    expect(state.ledger).toEqual([
+      { type: 'PAYMENT', amount: 17_000, balanceAfter: 33_000, paymentId: res.body.paymentId },
+    ]);
+  });
+
+  test('when the balance is short, then 402 and the hold stays; after a charge the same request pays', async () => {
+    const concertId = await concert();
+    const user = await newUser(9_000);
+    const reservationId = await hold(user, concertId, 10);
+    const short = await pay(user, { reservationId }, 'pay-10');
+    expect([short.status, short.body.error.code]).toEqual([402, 'INSUFFICIENT_BALANCE']);
+    expect((await reservation(user, reservationId)).status).toBe('HELD');
+    expect(await entryStatus(user.userId)).toBe('ACTIVE');
+
+    const charged = await request(stack.app)
+      .post(`/v1/users/${user.userId}/balance/charge`)
+      .set(user.auth)
+      .send({ amount: 1_000 });
+    expect(charged.status).toBe(200);
+    // 402 was not stored: the same key runs again and pays.
+    const paid = await pay(user, { reservationId }, 'pay-10');
+    expect([paid.status, paid.body.amount, paid.body.balance]).toEqual([201, 10_000, 0]);
+  });
+
+  test('when the request is malformed, unauthenticated, not ACTIVE, or names an unknown or foreign reservation, then 400 / 401 / 403 / 404', async () => {
+    const concertId = await concert();
+    const owner = await newUser(100_000);
+    const other = await newUser(100_000);
+    const reservationId = await hold(owner, concertId, 5);
+
+    const malformed = await pay(owner, { reservationId: 'not-a-uuid' });
+    expect([malformed.status, malformed.body.error.code]).toEqual([400, 'VALIDATION_FAILED']);
+    expect(malformed.body.error.message).toMatch(/^reservationId: /);
+    const extra = await pay(owner, { reservationId, amount: 1 });
+    expect(extra.status).toBe(400);
+    const longKey = await pay(owner, { reservationId }, 'k'.repeat(65));
+    expect(longKey.status).toBe(400);
+    const anonymous = validateResponse(await request(stack.app).post('/v1/payments').send({ reservationId }));
+    expect(anonymous.status).toBe(401);
+    const waiting = await pay(await newUser(100_000, 'WAITING'), { reservationId });
+    expect([waiting.status, waiting.body.error.code]).toEqual([403, 'TOKEN_NOT_ACTIVE']);
+    const foreign = await pay(other, { reservationId });
+    expect([foreign.status, foreign.body.error.code]).toEqual([404, 'RESERVATION_NOT_FOUND']);
+    const unknown = await pay(owner, { reservationId: randomUUID() });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'RESERVATION_NOT_FOUND']);
+
+    expect((await reservation(owner, reservationId)).status).toBe('HELD');
+    expect((await moneyOf(stack.db.dataSource, other.userId)).balance).toBe(100_000);
+  });
+
+  test('when the hold was cancelled or has lapsed, then 409 RESERVATION_NOT_HELD and nothing is paid', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const cancelled = await hold(user, concertId, 1);
+    expect((await request(stack.app).delete(`/v1/reservations/${cancelled}`).set(user.auth)).status).toBe(200);
+    const lapsed = await hold(user, concertId, 2);
+    await lapseHold(stack.db.dataSource, lapsed);
+    for (const reservationId of [cancelled, lapsed]) {
+      const res = await pay(user, { reservationId });
+      expect([res.status, res.body.error.code]).toEqual([409, 'RESERVATION_NOT_HELD']);
+    }
+    expect(await moneyOf(stack.db.dataSource, user.userId)).toEqual({ balance: 100_000, ledger: [], payments: [] });
+    expect(await entryStatus(user.userId)).toBe('ACTIVE');
+  });
+
+  test('when a paid request is retried with its Idempotency-Key, then the first 201 comes back although the token is spent; another body gets 409', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const first = await hold(user, concertId, 20);
+    const paid = await pay(user, { reservationId: first }, 'pay-once');
+    expect(paid.status).toBe(201);
+    expect(await entryStatus(user.userId)).toBe('COMPLETED');
+
+    const replay = await pay(user, { reservationId: first }, 'pay-once');
+    expect([replay.status, replay.body]).toEqual([201, paid.body]);
+    const reused = await pay(user, { reservationId: randomUUID() }, 'pay-once');
+    expect([reused.status, reused.body.error.code]).toEqual([409, 'IDEMPOTENCY_KEY_REUSED']);
+    // Without the key the spent token is refused like any funnel call.
+    const keyless = await pay(user, { reservationId: first });
+    expect([keyless.status, keyless.body.error.code]).toEqual([403, 'TOKEN_NOT_ACTIVE']);
+    expect((await moneyOf(stack.db.dataSource, user.userId)).payments).toHaveLength(1);
+  });
+
+  test('when a reservation is already paid, then paying it again with a new key (or none) is 409 RESERVATION_NOT_HELD', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const reservationId = await hold(user, concertId, 30);
+    expect((await pay(user, { reservationId })).status).toBe(201);
+    // A fresh ACTIVE token of the same user (a new queue entry).
+    const again = await tokenFor(
+      { ...stack.deps, tokenSecret: stack.deps.config.tokenSecret },
+      { userId: user.userId },
+    );
+    for (const key of [undefined, 'new-key']) {
+      const res = await pay(again, { reservationId }, key);
+      expect([res.status, res.body.error.code]).toEqual([409, 'RESERVATION_NOT_HELD']);
+    }
+    expect((await moneyOf(stack.db.dataSource, user.userId)).payments).toHaveLength(1);
+  });
+
+  test('when 20 identical payment requests with one Idempotency-Key arrive at once, then one payment and 20 identical 201s', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const reservationId = await hold(user, concertId, 40);
+    const results = await Promise.all(Array.from({ length: 20 }, () => pay(user, { reservationId }, 'burst-key')));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect(new Set(results.map((r) => JSON.stringify(r.body))).size).toBe(1);
+    const state = await moneyOf(stack.db.dataSource, user.userId);
+    expect(state.payments).toHaveLength(1);
+    expect(state.balance).toBe(60_000);
+  });
+
+  test('when a user has paid several holds, then the payment list shows them newest first, paged by nextCursor', async () => {
+    const concertId = await concert();
+    const user = await newUser(1_000_000);
+    const paidIds: string[] = [];
+    for (const seatNo of [11, 12, 13]) {
+      // Each payment spends the token, so each seat is held and paid with a fresh ACTIVE one.
+      const fresh = await tokenFor(
+        { ...stack.deps, tokenSecret: stack.deps.config.tokenSecret },
+        { userId: user.userId },
+      );
+      const res = await pay(fresh, { reservationId: await hold(fresh, concertId, seatNo) });
+      expect(res.status).toBe(201);
+      paidIds.push(res.body.paymentId as string);
+    }
+    const reader = await tokenFor(
+      { ...stack.deps, tokenSecret: stack.deps.config.tokenSecret },
+      { userId: user.userId, status: 'WAITING' },
+    );
+    const list = async (query: string) =>
+      validateResponse(await request(stack.app).get(`/v1/users/${user.userId}/payments${query}`).set(reader.auth));
+    const firstPage = await list('?limit=2');
+    const firstIds = (firstPage.body.payments as Array<{ paymentId: string }>).map((p) => p.paymentId);
+    expect(firstIds).toEqual([paidIds[2], paidIds[1]]);
+    expect(firstPage.body.payments[0]).toMatchObject({ amount: 13_000, balance: 1_000_000 - 36_000 });
+    const secondPage = await list(`?limit=2&before=${firstPage.body.nextCursor}`);
+    expect(secondPage.body).toEqual({ payments: [expect.objectContaining({ paymentId: paidIds[0] })] });
+  });
+});
