@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../src/config';
+import type { QueueSettingsView, QueueTokenView } from '../../src/queue';
+import { createRedis } from '../../src/redis/client';
+import { redisKeys } from '../../src/redis/keys';
+import type { RedisKeys } from '../../src/redis/keys';
+import { queueEntryWorkflowId } from '../../src/shared';
+import type { QueueEntryState } from '../../src/shared';
+import { testConfig } from '../helpers/config';
+import { createTestDatabase } from '../helpers/db';
+import type { TestDatabase } from '../helpers/db';
+import { startStack } from '../helpers/stack';
+import type { Stack } from '../helpers/stack';
+
+const USERS = 500;
+const ADMIT_PER_SECOND = 50;
+const MAX_ACTIVE = 100;
+const TTL_SECONDS = 2;
+
+async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms: number): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await delay(50);
+  }
+}
+
+const percentile = (sorted: number[], p: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+/**
+ * The queue with 2 API and 2 worker processes: one admission loop, FIFO across both APIs,
+ * the configured rate and capacity, and slots coming back when their time runs out.
+ */
+describe('waiting queue across processes', () => {
+  let db: TestDatabase;
+  let config: Config;
+  let stack: Stack;
+  let redis: Redis;
+  let keys: RedisKeys;
+  let connection: Connection;
+  let temporal: Client;
+
+  const admin = (url: string, init: RequestInit = {}) =>
+    fetch(`${url}/v1/admin/queue`, {
+      ...init,
+      headers: { 'X-Admin-Key': config.adminApiKey, 'Content-Type': 'application/json' },
+    });
+  const current = async (url: string, token: string): Promise<QueueTokenView> => {
+    const res = await fetch(`${url}/v1/queue/tokens/current`, { headers: { Authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as QueueTokenView;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    config = testConfig({
+      databaseUrl: db.url,
+      queueAdmitPerSecond: ADMIT_PER_SECOND,
+      queueMaxActive: MAX_ACTIVE,
+      activeTokenTtlSeconds: TTL_SECONDS,
+    });
+    redis = createRedis(config.redisUrl, 'test-observer');
+    keys = redisKeys(config.redisKeyPrefix);
+    connection = await Connection.connect({ address: config.temporalAddress });
+    temporal = new Client({ connection, namespace: config.temporalNamespace });
+    stack = await startStack(config, { apis: 2, workers: 2 });
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.stop();
+    if (redis) {
+      let cursor = '0';
+      do {
+        const [next, found] = await redis.scan(cursor, 'MATCH', `${config.redisKeyPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (found.length) await redis.del(...found);
+      } while (cursor !== '0');
+      redis.disconnect();
+    }
+    await connection?.close();
+    await db?.drop();
+  });
+
+  it('when 500 users enter at once through two APIs, then all are admitted in arrival order at the configured rate, never more than maxActive at a time', async () => {
+    // Watch the active set (and the admin view) for the whole run.
+    let maxActiveSeen = 0;
+    let maxAdminActiveSeen = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      let round = 0;
+      while (sampling) {
+        maxActiveSeen = Math.max(maxActiveSeen, await redis.zcard(keys.active));
+        if (round++ % 10 === 0) {
+          const view = (await (await admin(stack.urls[round % 2]!)).json()) as QueueSettingsView;
+          maxAdminActiveSeen = Math.max(maxAdminActiveSeen, view.active);
+        }
+        await delay(25);
+      }
+    })();
+
+    const users = Array.from({ length: USERS }, () => randomUUID());
+    const latencies: number[] = [];
+    const started = performance.now();
+    const responses = await Promise.all(
+      users.map(async (userId, i) => {
+        const t0 = performance.now();
+        const res = await fetch(`${stack.urls[i % 2]}/v1/queue/tokens`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ userId }),
+        });
+        const body = (await res.json()) as QueueTokenView;
+        latencies.push(performance.now() - t0);
+        return { status: res.status, body };
+      }),
+    );
+    const wallMs = performance.now() - started;
+    latencies.sort((a, b) => a - b);
+    console.log(
+      `queue enqueue: ${USERS} concurrent POST /v1/queue/tokens over 2 API processes in ${wallMs.toFixed(0)} ms ` +
+        `= ${((USERS * 1000) / wallMs).toFixed(0)} req/s; latency p50 ${percentile(latencies, 50).toFixed(0)} ms, ` +
+        `p99 ${percentile(latencies, 99).toFixed(0)} ms, max ${latencies[latencies.length - 1]!.toFixed(0)} ms`,
+    );
+    expect(responses.map((r) => r.status)).toEqual(users.map(() => 201));
+    expect(new Set(responses.map((r) => r.body.token)).size).toBe(USERS);
+
+    // Everyone gets admitted (their entry carries an activeUntil) while slots come back.
+    const read = async () => {
+      const pipeline = redis.pipeline();
+      for (const userId of users) pipeline.hmget(keys.entry(userId), 'seq', 'activeUntil', 'status');
+      const results = (await pipeline.exec())!;
+      return results.map(([, v], i) => {
+        const [seq, activeUntil, status] = v as [string, string, string];
+        return { userId: users[i]!, seq: Number(seq), activeUntil: Number(activeUntil || 0), status };
+      });
+    };
+    const entries = await until('all users were admitted', read, (all) => all.every((e) => e.activeUntil > 0), 120_000);
+    sampling = false;
+    await sampler;
+
+    // Arrival order: the sequence numbers are exactly 1..500, whichever API took the request,
+    // and admission times never go backwards along them.
+    const byArrival = [...entries].sort((a, b) => a.seq - b.seq);
+    expect(byArrival.map((e) => e.seq)).toEqual(users.map((_, i) => i + 1));
+    for (let i = 1; i < byArrival.length; i++) {
+      expect(byArrival[i]!.activeUntil).toBeGreaterThanOrEqual(byArrival[i - 1]!.activeUntil);
+    }
+
+    // Capacity: never more than maxActive at once.
+    expect(maxActiveSeen).toBeGreaterThan(0);
+    expect(maxActiveSeen).toBeLessThanOrEqual(MAX_ACTIVE);
+    expect(maxAdminActiveSeen).toBeLessThanOrEqual(MAX_ACTIVE);
+
+    // Rate: one tick admits at most two seconds' worth (the elapsed time is capped), so
+    // 500 users cannot be through faster than (500 − 2 × rate) / rate seconds.
+    const perTick = new Map<number, number>();
+    for (const e of entries) perTick.set(e.activeUntil, (perTick.get(e.activeUntil) ?? 0) + 1);
+    expect(Math.max(...perTick.values())).toBeLessThanOrEqual(2 * ADMIT_PER_SECOND);
+    const first = byArrival[0]!.activeUntil;
+    const last = byArrival[byArrival.length - 1]!.activeUntil;
+    const spanMs = last - first;
+    expect(spanMs).toBeGreaterThanOrEqual(((USERS - 2 * ADMIT_PER_SECOND) / ADMIT_PER_SECOND) * 1000 - 100);
+    console.log(
+      `queue admission: ${USERS} users admitted over ${(spanMs / 1000).toFixed(1)} s in ${perTick.size} ticks ` +
+        `(${((USERS * 1000) / Math.max(spanMs, 1)).toFixed(1)} users/s, configured ${ADMIT_PER_SECOND}/s); ` +
+        `most active at once ${maxActiveSeen} (max ${MAX_ACTIVE})`,
+    );
+  }, 180_000);
+
+  it('when an admitted user abandons the entry, then its slot comes back when its time runs out and the next user is admitted', async () => {
+    const [api1, api2] = stack.urls as [string, string];
+    const paused = await admin(api1, { method: 'PATCH', body: JSON.stringify({ maxActive: 1, paused: true }) });
+    expect(paused.status).toBe(200);
+    await until(
+      'the earlier entries have expired',
+      () => redis.zcard(keys.active),
+      (n) => n === 0,
+      30_000,
+    );
+
+    const enter = async (url: string) => {
+      const res = await fetch(`${url}/v1/queue/tokens`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ userId: randomUUID() }),
+      });
+      expect(res.status).toBe(201);
+      return (await res.json()) as QueueTokenView;
+    };
+    const abandoned = await enter(api1);
+    const next = await enter(api2);
+    expect(next).toMatchObject({ status: 'WAITING', position: 2 });
+    expect((await admin(api2, { method: 'PATCH', body: JSON.stringify({ paused: false }) })).status).toBe(200);
+
+    // A is admitted first, then does nothing at all; B waits for the only slot.
+    const admittedA = await until(
+      'the first user is admitted',
+      () => current(api2, abandoned.token),
+      (v) => v.activeUntil !== null,
+      30_000,
+    );
+    const admittedB = await until(
+      'the next user is admitted',
+      () => current(api1, next.token),
+      (v) => v.status === 'ACTIVE',
+      30_000,
+    );
+    // B's slot is A's: it was given only once A's time had run out.
+    const aUntil = Date.parse(admittedA.activeUntil!);
+    expect(Date.parse(admittedB.activeUntil!) - TTL_SECONDS * 1000).toBeGreaterThanOrEqual(aUntil);
+    expect((await current(api2, abandoned.token)).status).toBe('EXPIRED');
+    const result = (await temporal.workflow
+      .getHandle(queueEntryWorkflowId(abandoned.userId))
+      .result()) as QueueEntryState;
+    expect(result.status).toBe('EXPIRED');
+  }, 120_000);
+});
