@@ -23,6 +23,11 @@ interface StreamClient {
   lastSentAt: number;
 }
 
+export interface QueueEventHubOptions {
+  /** Quiet time after which a stream gets its status again; default 10 s. */
+  heartbeatMs?: number;
+}
+
 export interface QueueEventHubDeps extends QueueServiceDeps {
   keys: RedisKeys;
   log: Logger;
@@ -48,9 +53,14 @@ export class QueueEventHub {
   private refreshing: Promise<void> | null = null;
   private refreshAgain = false;
   private closed = false;
+  private readonly heartbeatMs: number;
 
-  constructor(private readonly deps: QueueEventHubDeps) {
+  constructor(
+    private readonly deps: QueueEventHubDeps,
+    options: QueueEventHubOptions = {},
+  ) {
     this.queue = new QueueService(deps);
+    this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   }
 
   /** Open streams (for tests and metrics). */
@@ -110,15 +120,16 @@ export class QueueEventHub {
 
   private startSweep(): void {
     if (this.sweep) return;
+    const every = Math.min(SWEEP_MS, this.heartbeatMs);
     this.sweep = setInterval(() => {
       const now = Date.now();
       const due = [...this.clients].filter(
         (c) =>
-          now - c.lastSentAt >= HEARTBEAT_MS ||
+          now - c.lastSentAt >= this.heartbeatMs ||
           (c.last?.status === 'ACTIVE' && c.last.activeUntil !== null && Date.parse(c.last.activeUntil) <= now),
       );
       if (due.length > 0) void this.refresh(due, true);
-    }, SWEEP_MS);
+    }, every);
     this.sweep.unref();
   }
 

@@ -1,4 +1,4 @@
 export { queueEventHub, QueueEventHub } from './events';
-export type { QueueEventHubDeps } from './events';
+export type { QueueEventHubDeps, QueueEventHubOptions } from './events';
 export { estimateWaitSeconds, QueueService } from './service';
 export type { Admission, QueueSettingsPatch, QueueSettingsView, QueueTokenView } from './service';

@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
+import express from 'express';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createQueueActivities } from '../../src/activities/queue';
 import { createApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/deps';
-import { queueEventHub } from '../../src/queue';
+import { authenticate } from '../../src/api/gate';
+import { QueueEventHub, queueEventHub } from '../../src/queue';
 import type { QueueTokenView } from '../../src/queue';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -151,5 +153,22 @@ describe('queue events (SSE)', () => {
     const stream = await openStream(listen(stack.app), entry.token);
     expect((await stream.next())?.data).toMatchObject({ status: 'COMPLETED', position: 0 });
     expect(await stream.next()).toBeNull();
+  });
+
+  it('when nothing changes, then the stream repeats the status as a heartbeat', async () => {
+    const entry = await enter();
+    const hooks: Array<() => Promise<void>> = [];
+    const hub = new QueueEventHub({ ...stack.deps, shutdownHooks: hooks }, { heartbeatMs: 300 });
+    const app = express();
+    app.get('/v1/queue/tokens/current/events', async (req, res) => {
+      await hub.open(req, res, await authenticate(stack.deps, req.headers.authorization));
+    });
+    const stream = await openStream(listen(app), entry.token);
+    const first = await stream.next();
+    // Nothing about the entry changes, yet the same status comes again.
+    expect(await stream.next(5_000)).toEqual(first);
+    stream.close();
+    for (const hook of hooks) await hook();
+    expect(hub.clientCount).toBe(0);
   });
 });
