@@ -1,0 +1,123 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Config } from '../../src/config';
+import { tokenFor, type TestUser } from '../helpers/auth';
+import { testConfig } from '../helpers/config';
+import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { DATE, moneyOf, moneyTotals, newConcert } from '../helpers/money';
+import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { startStack, type Stack } from '../helpers/stack';
+
+const HOLD_SECONDS = 2;
+const SEATS = 40;
+
+interface Row {
+  id: string;
+  status: string;
+  seat_status: string;
+  seat_reservation: string | null;
+  payments: string;
+}
+
+/**
+ * Payments racing the hold timer in real time (SEAT_HOLD_SECONDS=2): each of 40 users pays at
+ * a random moment from 700 ms before to 300 ms after their hold's heldUntil. Whatever wins, each hold ends in
+ * exactly one outcome: paid (201, CONFIRMED, seat SOLD, one payment) or expired and refused
+ * (409, EXPIRED, no money moved), never both.
+ */
+describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker processes)', () => {
+  let db: TestDatabase;
+  let r: TestRedis;
+  let config: Config;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    db = await createTestDatabase(undefined, 5);
+    config = testConfig({ databaseUrl: db.url, seatHoldSeconds: HOLD_SECONDS, logLevel: 'warn' });
+    r = createTestRedis(config.redisKeyPrefix);
+    stack = await startStack(config, { apis: 2, workers: 2 });
+  }, 180_000);
+  afterAll(async () => {
+    await stack?.stop();
+    await r?.cleanup();
+    await db?.drop();
+  });
+
+  const post = async (i: number, path: string, user: TestUser, body: unknown) => {
+    const res = await fetch(`${stack.urls[i % stack.urls.length]}${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...user.auth },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
+  };
+
+  it('when payments arrive around the moment holds lapse, then every hold is either paid or expired, never both', async () => {
+    const concertId = await newConcert(db.dataSource, () => 10_000);
+    const deps = { redis: r.redis, keys: r.keys, dataSource: db.dataSource, tokenSecret: config.tokenSecret };
+    const users = await Promise.all(Array.from({ length: SEATS }, () => tokenFor(deps)));
+    for (const [i, user] of users.entries()) {
+      expect((await post(i, `/v1/users/${user.userId}/balance/charge`, user, { amount: 25_000 })).status).toBe(200);
+    }
+
+    const outcomes = await Promise.all(
+      users.map(async (user, i) => {
+        const held = await post(i, '/v1/reservations', user, { concertId, date: DATE, seatNo: i + 1 });
+        expect(held.status).toBe(201);
+        const reservationId = held.body.reservationId as string;
+        // Sent from 700 ms before to 300 ms after heldUntil: the request takes a while to reach the
+        // database, so this window puts the transaction on both sides of the deadline.
+        const at = Date.parse(held.body.heldUntil as string) - 700 + Math.round(Math.random() * 1000);
+        await delay(Math.max(0, at - Date.now()));
+        const paid = await post(i + 1, '/v1/payments', user, { reservationId });
+        return { user, reservationId, status: paid.status, code: paid.body.error?.code };
+      }),
+    );
+
+    // Every hold has settled once no reservation of this concert is HELD any more.
+    const rows = async () =>
+      db.dataSource.query<Row[]>(
+        `SELECT r.id, r.status, s.status AS seat_status, s.reservation_id AS seat_reservation,
+                (SELECT COUNT(*) FROM payments p WHERE p.reservation_id = r.id) AS payments
+           FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN performances pf ON pf.id = s.performance_id
+          WHERE pf.concert_id = ?`,
+        [concertId],
+      );
+    const deadline = Date.now() + 15_000;
+    let settled = await rows();
+    while (settled.some((row) => row.status === 'HELD')) {
+      if (Date.now() > deadline) throw new Error('holds did not settle');
+      await delay(100);
+      settled = await rows();
+    }
+
+    const byId = new Map(settled.map((row) => [row.id, row]));
+    let paid = 0;
+    let expired = 0;
+    for (const outcome of outcomes) {
+      const row = byId.get(outcome.reservationId)!;
+      const money = await moneyOf(db.dataSource, outcome.user.userId);
+      if (outcome.status === 201) {
+        paid++;
+        expect([row.status, row.seat_status, row.seat_reservation, Number(row.payments)]).toEqual([
+          'CONFIRMED',
+          'SOLD',
+          outcome.reservationId,
+          1,
+        ]);
+        expect(money.balance).toBe(15_000);
+      } else {
+        expired++;
+        expect([outcome.status, outcome.code]).toEqual([409, 'RESERVATION_NOT_HELD']);
+        expect([row.status, Number(row.payments)]).toEqual(['EXPIRED', 0]);
+        expect(row.seat_status).not.toBe('SOLD');
+        expect(money.balance).toBe(25_000);
+        expect(money.payments).toEqual([]);
+      }
+    }
+    console.log(`payments sent at heldUntil −700…+300 ms: ${paid} paid, ${expired} expired and refused`);
+    const totals = await moneyTotals(db.dataSource);
+    expect(totals.charged).toBe(totals.balances + totals.paid);
+    expect(totals.payments).toBe(paid);
+    expect(totals.sold).toBe(paid);
+  }, 120_000);
+});
