@@ -1,0 +1,152 @@
+/** The benchmark's outputs: a console table, a JSON record and a Markdown summary. */
+import type { CpuReport } from './cpu';
+import type { Summary } from './stats';
+
+/** One line of the table: an operation of a scenario. */
+export interface Row {
+  scenario: string;
+  op: string;
+  summary: Summary;
+  /** The throughput this row is judged by (answers/s or 2xx/s, see `rateOf`). */
+  rate: number;
+  rateOf: 'answers/s' | '2xx/s';
+  target?: string;
+  met?: boolean;
+}
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  /** How the load was shaped (users, connections, durations). */
+  setup: Record<string, unknown>;
+  rows: Row[];
+  numbers: Record<string, unknown>;
+  checks: Check[];
+  cpu?: CpuReport;
+  saturation?: string;
+  /** SVG file name, next to the results. */
+  plot?: string;
+  /** Set when the scenario could not run (e.g. a route not there yet). */
+  error?: string;
+}
+
+export interface RunMeta {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  mode: 'full' | 'quick';
+  commit: string;
+  node: string;
+  cpus: string;
+  cores: number;
+  memoryGb: number;
+  topology: string;
+}
+
+const pad = (s: string, n: number, right = false): string => (right ? s.padStart(n) : s.padEnd(n));
+const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+const fmt = (n: number): string => (Number.isInteger(n) ? String(n) : n.toFixed(1));
+
+const COLUMNS = [
+  'scenario',
+  'operation',
+  'requests',
+  '2xx',
+  '5xx/err',
+  'rate/s',
+  'p50 ms',
+  'p95 ms',
+  'p99 ms',
+  'max ms',
+  'target',
+  'met',
+];
+
+function cells(r: Row): string[] {
+  const s = r.summary;
+  return [
+    r.scenario,
+    r.op,
+    String(s.count),
+    String(s.ok),
+    String(s.failures),
+    `${fmt(r.rate)}${r.rateOf === '2xx/s' ? ' ok' : ''}`,
+    fmt(s.p50),
+    fmt(s.p95),
+    fmt(s.p99),
+    fmt(s.max),
+    r.target ?? '',
+    r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+  ];
+}
+
+/** A fixed-width table for the console. */
+export function textTable(results: readonly ScenarioResult[]): string {
+  const rows = results.flatMap((r) => r.rows).map(cells);
+  const widths = COLUMNS.map((c, i) => Math.max(c.length, ...rows.map((row) => row[i]!.length)));
+  const numeric = (i: number): boolean => i >= 2 && i <= 9;
+  const line = (row: string[]): string => row.map((c, i) => pad(c, widths[i]!, numeric(i))).join('  ');
+  return [line(COLUMNS), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function mdTable(results: readonly ScenarioResult[]): string {
+  const rows = results.flatMap((r) => r.rows).map(cells);
+  return [
+    `| ${COLUMNS.join(' | ')} |`,
+    `| ${COLUMNS.map((_, i) => (i >= 2 && i <= 9 ? '---:' : '---')).join(' | ')} |`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+}
+
+/** The Markdown summary committed next to the JSON. */
+export function markdown(meta: RunMeta, results: readonly ScenarioResult[], baseline: string): string {
+  const out: string[] = [];
+  out.push(`# Benchmark ${meta.startedAt.slice(0, 16).replace('T', ' ')} UTC (${meta.mode})`, '');
+  out.push(
+    `\`${meta.command}\` on ${meta.cores} cores (${meta.cpus}), ${meta.memoryGb} GB, Node ${meta.node}, commit \`${meta.commit}\`.`,
+    `Topology: ${meta.topology}.`,
+    '',
+    'Rates are answers per second over the whole phase (first request sent to last answer), unless marked `ok`',
+    '(2xx per second). Latencies are client-side, per request. Each scenario ran from its own load process.',
+    '',
+  );
+  out.push(mdTable(results), '');
+  out.push('## Targets and the earlier NestJS implementation', '', baseline, '');
+  for (const r of results) {
+    out.push(`## ${r.title}`, '');
+    if (r.error) out.push(`**Did not run:** ${r.error}`, '');
+    out.push(
+      `Setup: ${Object.entries(r.setup)
+        .map(([k, v]) => `${k} ${show(v)}`)
+        .join(', ')}.`,
+    );
+    out.push('');
+    const numbers = Object.entries(r.numbers);
+    if (numbers.length) {
+      for (const [k, v] of numbers) out.push(`- ${k}: ${show(v)}`);
+      out.push('');
+    }
+    if (r.checks.length) {
+      out.push('Invariants:', '');
+      for (const c of r.checks) out.push(`- ${c.ok ? 'OK' : '**FAILED**'} ${c.name}: ${c.detail}`);
+      out.push('');
+    }
+    if (r.cpu) {
+      out.push(
+        `CPU (% of one core, ${r.cpu.seconds} s): machine ${r.cpu.machinePct}% of ${r.cpu.cores * 100}%; ` +
+          r.cpu.processes.map((p) => `${p.name} ${p.cpuPct}%`).join(', ') +
+          '.',
+      );
+      if (r.saturation) out.push('', `Saturation: ${r.saturation}.`);
+      out.push('');
+    }
+    if (r.plot) out.push(`![latency over time](${r.plot})`, '');
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,814 @@
+/** The benchmark's scenarios; bench/run.ts provides the stack and runs them in order. */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { CannonItem, CannonSpec, LoadResult } from '../load';
+import type { SeatRef, ServiceApi, TokenBody } from './api';
+import { moneyCheck, paymentsPresent, seatChecks } from './checks';
+import { saturationNote } from './cpu';
+import type { CpuReport, Watched } from './cpu';
+import type { BenchUser } from './http';
+import type { Check, Row, ScenarioResult } from './report';
+import { runLoad } from './runner';
+import { distribution, summarize } from './stats';
+import type { Sample, Summary } from './stats';
+import { latencyPlot } from './svg';
+
+/** Sizes of one run (`--quick` shrinks them for runs while others develop). */
+export interface Scale {
+  ceilingSeconds: number;
+  ceilingConnections: number;
+  burstUsers: number;
+  burstConnections: number;
+  selloutUsers: number;
+  raceRounds: number;
+  readSeconds: number;
+  readConnections: number;
+  chargeSeconds: number;
+  chargeConnections: number;
+  chargeUsers: number;
+  payUsers: number;
+  releaseHolds: number;
+}
+
+export const FULL: Scale = {
+  ceilingSeconds: 10,
+  ceilingConnections: 32,
+  burstUsers: 10_000,
+  burstConnections: 64,
+  selloutUsers: 1_000,
+  raceRounds: 5,
+  readSeconds: 10,
+  readConnections: 32,
+  chargeSeconds: 10,
+  chargeConnections: 32,
+  chargeUsers: 500,
+  payUsers: 500,
+  releaseHolds: 200,
+};
+
+export const QUICK: Scale = {
+  ceilingSeconds: 3,
+  ceilingConnections: 32,
+  burstUsers: 1_000,
+  burstConnections: 64,
+  selloutUsers: 200,
+  raceRounds: 2,
+  readSeconds: 3,
+  readConnections: 32,
+  chargeSeconds: 3,
+  chargeConnections: 32,
+  chargeUsers: 200,
+  payUsers: 100,
+  releaseHolds: 50,
+};
+
+/** What every scenario gets from the orchestrator. */
+export interface Ctx {
+  scale: Scale;
+  workDir: string;
+  outDir: string;
+  stamp: string;
+  say: (msg: string) => void;
+  watched: () => Watched[];
+  /** Raw samples of every scenario, for the plots. */
+  plots: Record<string, Array<{ name: string; samples: Sample[] }>>;
+}
+
+export const PRICE = 50_000;
+
+/** Draws the scenario's latency plot next to the results and returns its file name. */
+export function plot(ctx: Ctx, id: string, title: string, samples: Record<string, Sample[]>, ops?: string[]): string {
+  const series = (ops ?? Object.keys(samples))
+    .filter((op) => samples[op]?.length)
+    .map((op) => ({ name: op, samples: samples[op]! }));
+  const file = `${ctx.stamp}-${id}.svg`;
+  writeFileSync(path.join(ctx.outDir, file), latencyPlot(title, series));
+  return file;
+}
+
+function row(
+  scenario: string,
+  op: string,
+  summary: Summary,
+  target?: { text: string; met: boolean },
+  okRate = false,
+): Row {
+  return {
+    scenario,
+    op,
+    summary,
+    rate: okRate ? summary.okPerSecond : summary.perSecond,
+    rateOf: okRate ? '2xx/s' : 'answers/s',
+    target: target?.text,
+    met: target?.met,
+  };
+}
+
+function withCpu(result: Omit<ScenarioResult, 'saturation'>, cpu: CpuReport): ScenarioResult {
+  return { ...result, cpu, saturation: saturationNote(cpu) };
+}
+
+// ---------------------------------------------------------------- ceilings
+
+/** Ceilings: bare routes doing one Redis ZADD, and one locked row update (spread over rows, and on one hot row). */
+export async function ceilings(ctx: Ctx, urls: string[], rows: number): Promise<ScenarioResult[]> {
+  const spec = (op: string, items: CannonItem[]): CannonSpec => ({
+    op,
+    urls,
+    method: 'POST',
+    items,
+    pick: 'random',
+    connections: ctx.scale.ceilingConnections,
+    durationS: ctx.scale.ceilingSeconds,
+  });
+  const runs: Array<{ id: string; title: string; spec: CannonSpec }> = [
+    {
+      id: 'ceiling-zadd',
+      title: 'Ceiling: bare Express route, one Redis ZADD',
+      spec: spec('ZADD', [{ path: '/zadd' }]),
+    },
+    {
+      id: 'ceiling-locked',
+      title: `Ceiling: bare Express route, one locked single-row MySQL update (any of ${rows} rows)`,
+      spec: spec(
+        'locked update (spread rows)',
+        Array.from({ length: rows }, (_, i) => ({ path: `/locked?row=${i + 1}` })),
+      ),
+    },
+    {
+      id: 'ceiling-hot-row',
+      title: 'Ceiling: bare Express route, one locked MySQL update of the same row',
+      spec: spec('locked update (one hot row)', [{ path: '/locked?row=1' }]),
+    },
+  ];
+  const out: ScenarioResult[] = [];
+  for (const r of runs) {
+    ctx.say(`${r.title}: ${r.spec.connections} connections for ${r.spec.durationS} s…`);
+    const { result, cpu } = await runLoad(r.id, { kind: 'cannon', specs: [r.spec] }, ctx);
+    const samples = result.samples[r.spec.op] ?? [];
+    const summary = summarize(samples, result.phaseSeconds[r.spec.op]);
+    out.push(
+      withCpu(
+        {
+          id: r.id,
+          title: r.title,
+          setup: { processes: urls.length, connections: r.spec.connections, seconds: r.spec.durationS },
+          rows: [row('ceiling', r.spec.op, summary)],
+          numbers: {},
+          checks: [],
+          plot: plot(ctx, r.id, r.title, result.samples),
+        },
+        cpu,
+      ),
+    );
+    ctx.say(`  ${summary.perSecond}/s, p99 ${summary.p99} ms`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- token burst
+
+export interface BurstOutcome {
+  result: ScenarioResult;
+  /** Issued tokens by user, in the order of the users given. */
+  tokens: Map<string, TokenBody>;
+}
+
+/** Token burst: every user asks for a token once, as fast as the box allows. */
+export async function tokenBurst(
+  ctx: Ctx,
+  urls: string[],
+  userIds: string[],
+  zaddPerSecond?: number,
+): Promise<BurstOutcome> {
+  const op = 'POST /v1/queue/tokens';
+  const spec: CannonSpec = {
+    op,
+    urls,
+    method: 'POST',
+    items: userIds.map((userId) => ({ path: '/v1/queue/tokens', body: JSON.stringify({ userId }) })),
+    pick: 'next',
+    connections: ctx.scale.burstConnections,
+    amount: userIds.length,
+    capture: true,
+  };
+  ctx.say(`Token burst: ${userIds.length} distinct users, ${spec.connections} connections…`);
+  const { result, cpu } = await runLoad('tokens', { kind: 'cannon', specs: [spec] }, ctx);
+  const summary = summarize(result.samples[op] ?? []);
+  const tokens = new Map<string, TokenBody>();
+  let created = 0;
+  let repeated = 0;
+  for (const { status, body } of result.captured?.[op] ?? []) {
+    if (status === 201) created++;
+    if (status === 200) repeated++;
+    const b = body as TokenBody;
+    if ((status === 201 || status === 200) && b.userId) tokens.set(b.userId, b);
+  }
+  const met = summary.perSecond >= 1600 && summary.p99 < 200 && summary.failures === 0;
+  const ratio = zaddPerSecond ? Math.round((summary.perSecond / zaddPerSecond) * 1000) / 10 : undefined;
+  ctx.say(
+    `  ${summary.perSecond}/s, p99 ${summary.p99} ms, ${created} created${ratio ? `, ${ratio}% of the ZADD ceiling` : ''}`,
+  );
+  return {
+    tokens,
+    result: withCpu(
+      {
+        id: 'tokens',
+        title: 'Token burst (workflow start included)',
+        setup: { users: userIds.length, connections: spec.connections, apiProcesses: urls.length },
+        rows: [row('token burst', op, summary, { text: '≥1600/s, p99<200', met })],
+        numbers: {
+          'tokens created (201)': created,
+          'repeat answers (200)': repeated,
+          ...(ratio !== undefined ? { 'ratio to the ZADD ceiling (%)': ratio } : {}),
+        },
+        checks: [
+          {
+            name: 'one token per distinct user',
+            ok: tokens.size === userIds.length && created === userIds.length,
+            detail: `${tokens.size} users with a token, ${created} answered 201`,
+          },
+        ],
+        plot: plot(ctx, 'tokens', 'Token burst: POST /v1/queue/tokens', result.samples),
+      },
+      cpu,
+    ),
+  };
+}
+
+// ---------------------------------------------------------------- admission
+
+/** Opens the queue for `count` users and waits until each of their tokens reads ACTIVE. */
+export async function admit(
+  ctx: Ctx,
+  api: ServiceApi,
+  users: BenchUser[],
+  count: number,
+): Promise<Record<string, unknown>> {
+  const t = Date.now();
+  await api.setQueue({ maxActive: count, admitPerSecond: Math.max(count, 1000), paused: false });
+  ctx.say(
+    `Admission: maxActive ${count}, admitPerSecond ${Math.max(count, 1000)}; waiting until ${users.length} tokens are ACTIVE…`,
+  );
+  await api.waitActive(
+    users.map((u) => u.token),
+    120_000,
+  );
+  const seconds = (Date.now() - t) / 1000;
+  ctx.say(`  ${users.length} users ACTIVE after ${seconds.toFixed(1)} s`);
+  return { 'users admitted': users.length, 'seconds until all ACTIVE': Math.round(seconds * 10) / 10 };
+}
+
+// ---------------------------------------------------------------- sell-out
+
+export interface SellOutOutcome {
+  result: ScenarioResult;
+  /** Users who did not win a seat (their tokens stay ACTIVE). */
+  losers: BenchUser[];
+}
+
+/** Sell-out: the users race for the 50 seats of one date; each winner tops up and pays. */
+export async function sellOutScenario(
+  ctx: Ctx,
+  api: ServiceApi,
+  ds: DataSource,
+  users: BenchUser[],
+  concertId: string,
+  date: string,
+): Promise<SellOutOutcome> {
+  ctx.say(`Sell-out: ${users.length} admitted users race for the 50 seats of ${date}; winners top up and pay…`);
+  const { result, cpu } = await runLoad(
+    'sellout',
+    { kind: 'sellout', urls: [...api.urls], adminKey: api.adminKey, users, concertId, date, deadlineMs: 60_000 },
+    ctx,
+  );
+  const extra = result.extra as {
+    wins: Array<{ userId: string }>;
+    attempts: number;
+    unexpected: Record<string, number>;
+    payStatuses: Record<string, number>;
+    payRetries: number;
+    payments: Array<{ paymentId: string }>;
+  };
+  const hold = summarize(result.samples.hold ?? [], result.phaseSeconds.race);
+  const reads = summarize(result.samples['seat map (during race)'] ?? [], result.phaseSeconds.race);
+  const charge = summarize(result.samples.charge ?? []);
+  const pay = summarize(result.samples.pay ?? []);
+  const checks: Check[] = [
+    ...(await seatChecks(ds, concertId, date, { sold: 50 })),
+    {
+      name: 'every winner paid',
+      ok: extra.payments.length === 50 && extra.wins.length === 50,
+      detail: `${extra.wins.length} winners, ${extra.payments.length} payments answered 201 (${JSON.stringify(extra.payStatuses)})`,
+    },
+    await paymentsPresent(
+      ds,
+      extra.payments.map((p) => p.paymentId),
+    ),
+    await moneyCheck(ds),
+    {
+      name: 'no 5xx in the race',
+      ok: hold.failures === 0 && reads.failures === 0,
+      detail: `unexpected answers ${JSON.stringify(extra.unexpected)}`,
+    },
+  ];
+  const won = new Set(extra.wins.map((w) => w.userId));
+  ctx.say(`  holds ${hold.perSecond}/s p99 ${hold.p99} ms; ${extra.payments.length} payments, pay p99 ${pay.p99} ms`);
+  for (const c of checks) ctx.say(`  ${c.ok ? 'ok' : 'FAILED'}: ${c.name}: ${c.detail}`);
+  return {
+    losers: users.filter((u) => !won.has(u.userId)),
+    result: withCpu(
+      {
+        id: 'sellout',
+        title: `Sell-out: ${users.length} users, 50 seats, then 50 payments at once`,
+        setup: {
+          users: users.length,
+          seats: 50,
+          apiProcesses: api.urls.length,
+          client: 'fetch (undici), one connection per user',
+        },
+        rows: [
+          row('sell-out', 'POST /v1/reservations (race)', hold, { text: 'no 5xx', met: hold.failures === 0 }),
+          row('sell-out', 'GET seats (during race)', reads),
+          row('sell-out', 'POST charge (winners)', charge),
+          row('sell-out', 'POST /v1/payments (50 at once)', pay, {
+            text: 'all succeed',
+            met: extra.payments.length === 50,
+          }),
+        ],
+        numbers: {
+          'hold attempts': extra.attempts,
+          'payment retries (5xx / network)': extra.payRetries,
+          'race seconds': result.phaseSeconds.race,
+        },
+        checks,
+        plot: plot(ctx, 'sellout', 'Sell-out: holds, seat map reads, charges and payments', result.samples),
+      },
+      cpu,
+    ),
+  };
+}
+
+// ---------------------------------------------------------------- one-seat race
+
+/** One-seat race: all users fire at the same seat at once, for a few seats in turn. */
+export async function oneSeatRace(
+  ctx: Ctx,
+  api: ServiceApi,
+  users: BenchUser[],
+  concertId: string,
+  date: string,
+  rounds: number,
+): Promise<ScenarioResult> {
+  const op = 'POST /v1/reservations (one seat)';
+  const specs: CannonSpec[] = Array.from({ length: rounds }, (_, r) => ({
+    op,
+    urls: [...api.urls],
+    method: 'POST',
+    items: users.map((u) => ({
+      path: '/v1/reservations',
+      headers: { authorization: `Bearer ${u.token}` },
+      body: JSON.stringify({ concertId, date, seatNo: r + 1 }),
+    })),
+    pick: 'next',
+    connections: users.length,
+    amount: users.length,
+  }));
+  ctx.say(`One-seat race: ${users.length} users at once on one seat, ${rounds} rounds (seats 1–${rounds} of ${date})…`);
+  const { result, cpu } = await runLoad('race', { kind: 'cannon', specs }, ctx);
+  const samples = result.samples[op] ?? [];
+  const roundSeconds = (result.extra.roundSeconds as number[]) ?? [];
+  const summary = summarize(
+    samples,
+    roundSeconds.reduce((a, b) => a + b, 0),
+  );
+  const winners = summary.byStatus['201'] ?? 0;
+  const s5xx = summary.failures;
+  const met = summary.perSecond >= 2000 && summary.p99 < 100 && s5xx === 0;
+  ctx.say(`  ${summary.perSecond} answers/s, p99 ${summary.p99} ms, ${winners} winners, ${s5xx} 5xx/errors`);
+  return withCpu(
+    {
+      id: 'race',
+      title: `One-seat race: ${users.length} users on one seat × ${rounds}`,
+      setup: { users: users.length, rounds, connections: users.length, client: 'autocannon, one connection per user' },
+      rows: [row('one-seat race', op, summary, { text: '≥2000/s, p99<100, 0 5xx', met })],
+      numbers: { statuses: summary.byStatus, 'round seconds': roundSeconds.map((s) => Math.round(s * 1000) / 1000) },
+      checks: [
+        {
+          name: 'exactly one winner per seat',
+          ok: winners === rounds,
+          detail: `${winners} answers 201 over ${rounds} seats`,
+        },
+        { name: 'never a 5xx', ok: s5xx === 0, detail: `${s5xx} 5xx or network errors` },
+        {
+          name: 'every loser told 409',
+          ok: (summary.byStatus['409'] ?? 0) === users.length * rounds - winners,
+          detail: `${summary.byStatus['409'] ?? 0} answers 409`,
+        },
+      ],
+      plot: plot(ctx, 'race', 'One-seat race: POST /v1/reservations, all users on one seat', result.samples),
+    },
+    cpu,
+  );
+}
+
+// ---------------------------------------------------------------- seat map reads
+
+/** Seat map reads by ACTIVE users, with a probe that holds seats and checks the next read no longer offers them. */
+export async function seatMapReads(
+  ctx: Ctx,
+  api: ServiceApi,
+  readers: BenchUser[],
+  prober: BenchUser,
+  concertId: string,
+  readDate: string,
+  probeDate: string,
+): Promise<ScenarioResult> {
+  const op = 'GET seats';
+  const read: CannonSpec = {
+    op,
+    urls: [...api.urls],
+    method: 'GET',
+    items: readers.map((u) => ({
+      path: `/v1/concerts/${concertId}/dates/${readDate}/seats`,
+      headers: { authorization: `Bearer ${u.token}` },
+    })),
+    pick: 'random',
+    connections: ctx.scale.readConnections,
+    durationS: ctx.scale.readSeconds,
+  };
+  ctx.say(
+    `Seat map reads: ${read.connections} connections for ${read.durationS} s, ${readers.length} ACTIVE users; freshness probe on ${probeDate}…`,
+  );
+  const { result, cpu } = await runLoad(
+    'seatmap',
+    {
+      kind: 'seatmap',
+      read,
+      probe: {
+        urls: [...api.urls],
+        adminKey: api.adminKey,
+        user: prober,
+        concertId,
+        date: probeDate,
+        seats: Array.from({ length: 50 }, (_, i) => i + 1),
+      },
+    },
+    ctx,
+  );
+  const summary = summarize(result.samples[op] ?? [], result.phaseSeconds[op]);
+  const { freshnessProbes, staleReads } = result.extra as { freshnessProbes: number; staleReads: number };
+  const met = summary.perSecond >= 3000 && summary.p99 < 30 && staleReads === 0 && summary.failures === 0;
+  ctx.say(`  ${summary.perSecond}/s, p99 ${summary.p99} ms; ${staleReads} stale of ${freshnessProbes} probes`);
+  return withCpu(
+    {
+      id: 'seatmap',
+      title: 'Seat map reads under load',
+      setup: { connections: read.connections, seconds: read.durationS, readers: readers.length },
+      rows: [row('seat map', `${op} (ACTIVE token)`, summary, { text: '≥3000/s, p99<30, fresh', met })],
+      numbers: { 'freshness probes (hold, then read via the other api)': freshnessProbes, 'stale reads': staleReads },
+      checks: [
+        {
+          name: 'fresh data: a seat held a moment ago is never offered',
+          ok: staleReads === 0 && freshnessProbes > 0,
+          detail: `${staleReads} stale of ${freshnessProbes} probes`,
+        },
+      ],
+      plot: plot(ctx, 'seatmap', 'Seat map reads (with freshness probe)', result.samples),
+    },
+    cpu,
+  );
+}
+
+// ---------------------------------------------------------------- charges
+
+/** Charges across many users at once (some users concurrently), then each balance checked against the 200s. */
+export async function chargesScenario(
+  ctx: Ctx,
+  api: ServiceApi,
+  ds: DataSource,
+  users: BenchUser[],
+): Promise<ScenarioResult> {
+  const op = 'POST charge';
+  const amount = 1_000;
+  const spec: CannonSpec = {
+    op,
+    urls: [...api.urls],
+    method: 'POST',
+    items: users.map((u) => ({
+      path: `/v1/users/${u.userId}/balance/charge`,
+      headers: { authorization: `Bearer ${u.token}`, 'idempotency-key': 'bench-charge-{seq}' },
+      body: JSON.stringify({ amount }),
+    })),
+    pick: 'random',
+    connections: ctx.scale.chargeConnections,
+    durationS: ctx.scale.chargeSeconds,
+    capture: true,
+  };
+  const before = new Map<string, number>();
+  const ids = users.map((u) => u.userId);
+  for (const r of await ds.query<
+    Array<{
+      id: string;
+      balance: string;
+    }>
+  >(`SELECT id, balance FROM users WHERE id IN (${ids.map(() => '?').join(',')})`, ids))
+    before.set(r.id, Number(r.balance));
+  const [maxRow] = await ds.query<Array<{ id: string | null }>>('SELECT MAX(id) AS id FROM ledger_entries');
+  const ledgerBefore = Number(maxRow?.id ?? 0);
+  ctx.say(
+    `Charges: ${spec.connections} connections for ${spec.durationS} s over ${users.length} users (random, so some overlap)…`,
+  );
+  const { result, cpu } = await runLoad('charges', { kind: 'cannon', specs: [spec] }, ctx);
+  const summary = summarize(result.samples[op] ?? [], result.phaseSeconds[op]);
+  const okByUser = new Map<string, number>();
+  let unattributed = 0;
+  for (const { status, body } of result.captured?.[op] ?? []) {
+    if (status !== 200) continue;
+    const userId = (body as { userId?: string }).userId;
+    if (userId) okByUser.set(userId, (okByUser.get(userId) ?? 0) + 1);
+    else unattributed++;
+  }
+  // A duration-bound run stops with requests in flight whose charges commit unanswered, so
+  // the ledger is the reference: per user, balance − before = the sum of its new CHARGE rows,
+  // each row's balance_after = the previous one + its amount, and no answered 200 is missing.
+  const after = await ds.query<Array<{ id: string; balance: string }>>(
+    `SELECT id, balance FROM users WHERE id IN (${ids.map(() => '?').join(',')})`,
+    ids,
+  );
+  const ledger = await ds.query<Array<{ user_id: string; amount: string; balance_after: string }>>(
+    `SELECT user_id, amount, balance_after FROM ledger_entries
+      WHERE type = 'CHARGE' AND id > ? AND user_id IN (${ids.map(() => '?').join(',')}) ORDER BY user_id, id`,
+    [ledgerBefore, ...ids],
+  );
+  const rowsByUser = new Map<string, Array<{ amount: number; balanceAfter: number }>>();
+  for (const r of ledger) {
+    const list = rowsByUser.get(r.user_id) ?? [];
+    list.push({ amount: Number(r.amount), balanceAfter: Number(r.balance_after) });
+    rowsByUser.set(r.user_id, list);
+  }
+  let lost = 0;
+  let brokenChains = 0;
+  let missingAnswered = 0;
+  let unanswered = 0;
+  for (const r of after) {
+    const rows = rowsByUser.get(r.id) ?? [];
+    const start = before.get(r.id) ?? 0;
+    if (Number(r.balance) - start !== rows.reduce((a, x) => a + x.amount, 0)) lost++;
+    let prev = start;
+    for (const x of rows) {
+      if (x.balanceAfter !== prev + x.amount) brokenChains++;
+      prev = x.balanceAfter;
+    }
+    const answered = okByUser.get(r.id) ?? 0;
+    if (rows.length < answered) missingAnswered++;
+    unanswered += Math.max(0, rows.length - answered);
+  }
+  const met = summary.perSecond >= 1200 && summary.p99 < 100 && summary.failures === 0;
+  ctx.say(
+    `  ${summary.perSecond}/s, p99 ${summary.p99} ms; ${lost} balances off, ${brokenChains} ledger rows out of chain`,
+  );
+  return withCpu(
+    {
+      id: 'charges',
+      title: 'Charges across many users',
+      setup: { users: users.length, connections: spec.connections, seconds: spec.durationS, amount },
+      rows: [row('charges', 'POST /v1/users/{id}/balance/charge', summary, { text: '≥1200/s, p99<100', met })],
+      numbers: { statuses: summary.byStatus },
+      checks: [
+        {
+          name: 'no lost update: balance − before = sum of its CHARGE ledger rows, rows chain exactly',
+          ok: lost === 0 && brokenChains === 0,
+          detail: `${lost} of ${after.length} balances off, ${brokenChains} ledger rows out of chain`,
+        },
+        {
+          name: 'every charge answered 200 is in the ledger',
+          ok: missingAnswered === 0 && unattributed === 0 && unanswered <= spec.connections,
+          detail: `${missingAnswered} users with fewer rows than 200s; ${unanswered} rows still in flight when the run stopped (≤ ${spec.connections} connections)${unattributed ? `; ${unattributed} answers without userId` : ''}`,
+        },
+        await moneyCheck(ds),
+      ],
+      plot: plot(ctx, 'charges', 'Charges: POST /v1/users/{id}/balance/charge', result.samples),
+    },
+    cpu,
+  );
+}
+
+// ---------------------------------------------------------------- payments at concurrency
+
+/** Payments at high concurrency: each user holds its own seat, then all pay at once. */
+export async function paymentsScenario(
+  ctx: Ctx,
+  api: ServiceApi,
+  ds: DataSource,
+  users: BenchUser[],
+  concertId: string,
+  dates: string[],
+): Promise<ScenarioResult> {
+  const pairs = users.map((user, i) => ({
+    user,
+    seat: { concertId, date: dates[Math.floor(i / 50)]!, seatNo: (i % 50) + 1 } satisfies SeatRef,
+  }));
+  ctx.say(`Payments: ${users.length} users top up, each holds its own seat, then all pay at once…`);
+  const { result, cpu } = await runLoad(
+    'payments',
+    { kind: 'payments', urls: [...api.urls], adminKey: api.adminKey, pairs, price: PRICE, holdConcurrency: 64 },
+    ctx,
+  );
+  const extra = result.extra as {
+    holdStatuses: Record<string, number>;
+    payStatuses: Record<string, number>;
+    payRetries: number;
+    payments: Array<{ paymentId: string }>;
+  };
+  const hold = summarize(result.samples['hold (own seat)'] ?? [], result.phaseSeconds['hold (own seat)']);
+  const pay = summarize(result.samples.pay ?? [], result.phaseSeconds.pay);
+  const paidOk = extra.payments.length === users.length;
+  const met = paidOk && pay.okPerSecond >= 300;
+  const checks: Check[] = [
+    {
+      name: `all ${users.length} payments succeed at concurrency ${users.length}`,
+      ok: paidOk,
+      detail: `pay statuses ${JSON.stringify(extra.payStatuses)}, ${extra.payRetries} retries`,
+    },
+    await paymentsPresent(
+      ds,
+      extra.payments.map((p) => p.paymentId),
+    ),
+  ];
+  for (const date of dates) checks.push(...(await seatChecks(ds, concertId, date)).filter((c) => !c.ok));
+  checks.push(await moneyCheck(ds));
+  ctx.say(
+    `  holds ${hold.perSecond}/s p99 ${hold.p99}; payments ${pay.okPerSecond}/s p99 ${pay.p99} ms (${JSON.stringify(extra.payStatuses)})`,
+  );
+  return withCpu(
+    {
+      id: 'payments',
+      title: `Payments: ${users.length} at once`,
+      setup: { users: users.length, dates: dates.length, holdConcurrency: 64, payConcurrency: users.length },
+      rows: [
+        row('payments', 'POST /v1/reservations (own seat, 64 at a time)', hold),
+        row('payments', `POST /v1/payments (${users.length} at once)`, pay, { text: 'all succeed, ≥300/s', met }, true),
+      ],
+      numbers: { 'hold statuses': extra.holdStatuses, 'pay statuses': extra.payStatuses },
+      checks,
+      plot: plot(ctx, 'payments', 'Payments: own-seat holds, then all pay at once', result.samples, [
+        'hold (own seat)',
+        'pay',
+      ]),
+    },
+    cpu,
+  );
+}
+
+// ---------------------------------------------------------------- hold release
+
+/** Hold release lateness: holds with a short SEAT_HOLD_SECONDS, watched until free in MySQL and in the seat map. */
+export async function holdRelease(
+  ctx: Ctx,
+  api: ServiceApi,
+  ds: DataSource,
+  users: BenchUser[],
+  concertId: string,
+  dates: string[],
+  holdSeconds: number,
+): Promise<ScenarioResult> {
+  const pairs = users.map((user, i) => ({
+    user,
+    seat: { concertId, date: dates[Math.floor(i / 50)]!, seatNo: (i % 50) + 1 },
+  }));
+  const released = new Map<string, { seenAt: number; updatedAt: number; heldUntil: number }>();
+  const pollReleased = async (): Promise<void> => {
+    const rows = await ds.query<Array<{ id: string; heldUntil: Date; updatedAt: Date }>>(
+      `SELECT id, held_until AS heldUntil, updated_at AS updatedAt FROM reservations WHERE status <> 'HELD'`,
+    );
+    const now = Date.now();
+    for (const r of rows) {
+      if (!released.has(r.id))
+        released.set(r.id, { seenAt: now, updatedAt: r.updatedAt.getTime(), heldUntil: r.heldUntil.getTime() });
+    }
+  };
+  ctx.say(`Hold release: ${users.length} holds of ${holdSeconds} s, watched in MySQL and in the seat map…`);
+  const { result, cpu } = await runLoad(
+    'release',
+    {
+      kind: 'release',
+      urls: [...api.urls],
+      adminKey: api.adminKey,
+      pairs,
+      holdConcurrency: 50,
+      pollMs: 50,
+      deadlineMs: holdSeconds * 1000 + 30_000,
+    },
+    {
+      ...ctx,
+      during: async (stopped) => {
+        // MySQL is polled from here while the load process watches the seat maps.
+        while (!stopped()) {
+          await pollReleased();
+          await new Promise((res) => setTimeout(res, 50));
+        }
+      },
+    },
+  );
+  const extra = result.extra as {
+    holdStatuses: Record<string, number>;
+    reservations: Array<{ reservationId: string; heldUntil: string }>;
+    firstFreeInSeatMap: Record<string, number>;
+  };
+  // Releases later than the load process watched for are still measured, up to 30 s late.
+  const lastHeldUntil = Math.max(0, ...extra.reservations.map((r) => Date.parse(r.heldUntil)));
+  while (extra.reservations.some((r) => !released.has(r.reservationId)) && Date.now() < lastHeldUntil + 30_000) {
+    await pollReleased();
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const dbLate: number[] = [];
+  const seenLate: number[] = [];
+  const mapLate: number[] = [];
+  let notReleased = 0;
+  const t0 = Math.min(...extra.reservations.map((r) => Date.parse(r.heldUntil)));
+  const lateness: Record<string, Sample[]> = { 'MySQL release': [], 'free in seat map': [] };
+  for (const r of extra.reservations) {
+    const heldUntil = Date.parse(r.heldUntil);
+    const rel = released.get(r.reservationId);
+    if (rel) {
+      dbLate.push(rel.updatedAt - heldUntil);
+      seenLate.push(rel.seenAt - heldUntil);
+      lateness['MySQL release']!.push([heldUntil - t0, Math.max(0.1, rel.updatedAt - heldUntil), 200]);
+    } else notReleased++;
+    const free = extra.firstFreeInSeatMap[r.reservationId];
+    if (free !== undefined) {
+      mapLate.push(free - heldUntil);
+      lateness['free in seat map']!.push([heldUntil - t0, Math.max(0.1, free - heldUntil), 200]);
+    }
+  }
+  const db = distribution(dbLate);
+  const seen = distribution(seenLate);
+  const map = distribution(mapLate);
+  const hold = summarize(result.samples['hold (own seat)'] ?? []);
+  ctx.say(
+    `  release lateness (MySQL row updated − heldUntil): p50 ${db.p50} ms, p99 ${db.p99} ms, max ${db.max} ms; ${notReleased} not released`,
+  );
+  const lateRow = (op: string, d: ReturnType<typeof distribution>, target?: boolean): Row => ({
+    scenario: 'hold release',
+    op,
+    summary: {
+      count: d.count,
+      ok: d.count,
+      byStatus: {},
+      failures: 0,
+      seconds: 0,
+      perSecond: 0,
+      okPerSecond: 0,
+      p50: d.p50,
+      p95: d.p95,
+      p99: d.p99,
+      max: d.max,
+      mean: 0,
+    },
+    rate: 0,
+    rateOf: 'answers/s',
+    target: target ? 'free <1 s after heldUntil' : undefined,
+    met: target ? d.count === extra.reservations.length && d.max < 1000 : undefined,
+  });
+  return withCpu(
+    {
+      id: 'release',
+      title: `Hold release lateness: ${users.length} holds of ${holdSeconds} s`,
+      setup: { holds: users.length, seatHoldSeconds: holdSeconds, mysqlPollMs: 50, seatMapPollMs: 50 },
+      rows: [
+        row('hold release', 'POST /v1/reservations (setup)', hold),
+        lateRow('lateness: MySQL release (updated_at − heldUntil), ms', db, true),
+        lateRow('lateness: seen released by a 50 ms MySQL poll, ms', seen),
+        lateRow('lateness: seat offered again in GET seats, ms', map),
+      ],
+      numbers: { 'hold statuses': extra.holdStatuses, 'MySQL lateness ms': db, 'seat map lateness ms': map },
+      checks: [
+        {
+          name: 'every unpaid hold released',
+          ok: notReleased === 0 && extra.reservations.length === users.length,
+          detail: `${extra.reservations.length} held, ${notReleased} not released within 30 s after the last heldUntil`,
+        },
+      ],
+      // x: heldUntil of each hold; y: how long after it the seat was free (log scale, ≤0 drawn at 0.1 ms).
+      plot: plot(ctx, 'release', 'Hold release lateness after heldUntil (x: heldUntil)', lateness),
+    },
+    cpu,
+  );
+}
+
+/** A stand-in row set for a scenario that failed, so the table says so. */
+export function failed(id: string, title: string, err: unknown): ScenarioResult {
+  return {
+    id,
+    title,
+    setup: {},
+    rows: [],
+    numbers: {},
+    checks: [],
+    error: err instanceof Error ? err.message : String(err),
+  };
+}
+
+export type { LoadResult };
