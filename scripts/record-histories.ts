@@ -71,6 +71,7 @@ async function main(): Promise<void> {
 
   const save = async (name: string, handle: WorkflowHandle): Promise<void> => {
     await handle.result().catch(() => undefined);
+    const { runId } = await handle.describe();
     // The CLI's JSON is the format historyFromJSON (and the Web UI's download) uses.
     const json = execFileSync(ensureTemporalCli(), [
       'workflow',
@@ -79,7 +80,8 @@ async function main(): Promise<void> {
       address,
       '--workflow-id',
       handle.workflowId,
-      ...(handle.runId ? ['--run-id', handle.runId] : []),
+      '--run-id',
+      runId,
       '--output',
       'json',
     ]);
