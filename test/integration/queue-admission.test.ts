@@ -18,7 +18,7 @@ import type { Stack } from '../helpers/stack';
 const USERS = 500;
 const ADMIT_PER_SECOND = 50;
 const MAX_ACTIVE = 100;
-const TTL_SECONDS = 2;
+const TTL_SECONDS = 1;
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms: number): Promise<T> {
   const deadline = Date.now() + ms;
