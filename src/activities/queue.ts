@@ -47,8 +47,8 @@ export function createQueueActivities(deps: Pick<ActivityDeps, 'redis' | 'keys' 
    * the signal carries the absolute activeUntil, so a late signal costs nothing, whereas a
    * tick held up by slow signals would admit less than the configured rate. Signals still
    * under way finish in the background; if the process dies first, the next tick sends them.
+   * Returns how many signals were not confirmed within the budget.
    */
-  /** Returns how many signals were not confirmed within the budget. */
   async function drainOutbox(budgetMs: number): Promise<number> {
     const pending = (await queue.pendingAdmissions()).filter((a) => !inFlight.has(a.raw));
     const sends = pending.map(async (admission) => {
