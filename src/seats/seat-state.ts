@@ -33,10 +33,12 @@ local function taken(v, now)
 end
 `;
 
-/** KEYS[1] hash; ARGV seatNo, nowMs, claim value. 1 = claimed, 0 = taken. */
+/** KEYS[1] hash; ARGV seatNo, nowMs, claim value. 0 = taken, 1 = claimed, 2 = claimed over a lapsed hold. */
 const CLAIM = `${TAKEN_LUA}
-if taken(redis.call('HGET', KEYS[1], ARGV[1]), tonumber(ARGV[2])) then return 0 end
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if taken(v, tonumber(ARGV[2])) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+if v and string.sub(v, 1, 5) == 'held:' then return 2 end
 return 1
 `;
 
@@ -76,12 +78,24 @@ async function run(redis: Redis, script: string, key: string, args: Array<string
   }
 }
 
+/** Outcome of {@link claimSeat}. */
+export type Claim = 'taken' | 'claimed' | 'claimed-lapsed-hold';
+
 /**
  * Claims `seatNo` with `value` unless the field says the seat is taken at `nowMs`, in one
  * atomic step, so of many racers for a free seat exactly one gets past the pre-filter.
+ * `claimed-lapsed-hold` means the field named a hold whose time has run out: its workflow
+ * may still be releasing it.
  */
-export async function claimSeat(redis: Redis, key: string, seatNo: number, value: string, nowMs: number) {
-  return (await run(redis, CLAIM, key, [seatNo, nowMs, value])) === 1;
+export async function claimSeat(
+  redis: Redis,
+  key: string,
+  seatNo: number,
+  value: string,
+  nowMs: number,
+): Promise<Claim> {
+  const result = await run(redis, CLAIM, key, [seatNo, nowMs, value]);
+  return result === 0 ? 'taken' : result === 2 ? 'claimed-lapsed-hold' : 'claimed';
 }
 
 /** Removes our own claim (a hold that failed), leaving anyone else's value alone. */

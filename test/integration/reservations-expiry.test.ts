@@ -144,6 +144,8 @@ describe('hold expiry in real time (SEAT_HOLD_SECONDS=3, 2 api + 2 worker proces
     }
     expect(Math.max(...lateness.map((l) => l.seatMap))).toBeLessThan(1000);
     expect(Math.max(...lateness.map((l) => l.hold))).toBeLessThan(1000);
+    // From heldUntil on the seat is free: the first hold after it waits out the release, never 409.
+    expect(lateness.map((l) => l.attempts)).toEqual([1, 1, 1]);
   }, 60_000);
 });
 

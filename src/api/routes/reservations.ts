@@ -7,13 +7,17 @@ import { PerformanceLookup } from '../../seats/performances';
 import { effectiveView, loadReservation } from '../../seats/reservation-view';
 import { claimSeat, dropClaim, PENDING_CLAIM_MS, pendingValue } from '../../seats/seat-state';
 import { cancelUpdate, holdUpdate } from '../../shared/definitions';
+import { ErrorType } from '../../shared/errors';
 import { reservationWorkflowId } from '../../shared/ids';
 import type { ReservationView } from '../../shared/types';
 import type { reservationWorkflow } from '../../workflows/reservation';
 import type { AppDeps } from '../deps';
-import { HttpError } from '../errors';
+import { domainError, HttpError } from '../errors';
 import { authOf, requireToken } from '../gate';
 import { isoDate, parse, seatNo, uuid } from '../validation';
+
+/** Longest a hold request waits for Temporal and a worker before answering 503. */
+const HOLD_DEADLINE_MS = 10_000;
 
 const holdBody = z.strictObject({ concertId: uuid, date: isoDate, seatNo });
 const reservationParams = z.object({ reservationId: uuid });
@@ -52,18 +56,37 @@ export function reservationsRouter(deps: AppDeps): Router {
     const key = deps.keys.seatState(concertId, date);
     const now = Date.now();
     const claim = pendingValue(reservationId, now + PENDING_CLAIM_MS);
-    if (!(await claimSeat(deps.redis, key, seat, claim, now))) throw seatUnavailable(date, seat);
+    const claimed = await claimSeat(deps.redis, key, seat, claim, now);
+    if (claimed === 'taken') throw seatUnavailable(date, seat);
 
-    try {
-      const view = await deps.temporal.workflow.executeUpdateWithStart(holdUpdate, {
+    const workflowId = reservationWorkflowId(concertId, date, seat);
+    const hold = (): Promise<ReservationView> =>
+      deps.temporal.workflow.executeUpdateWithStart(holdUpdate, {
         args: [{ reservationId, userId, concertId, date, seatNo: seat }],
         startWorkflowOperation: new WithStartWorkflowOperation<typeof reservationWorkflow>('reservationWorkflow', {
-          workflowId: reservationWorkflowId(concertId, date, seat),
+          workflowId,
           taskQueue: deps.config.taskQueue,
           args: [{ concertId, date, seatNo: seat }],
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
         }),
+      });
+
+    try {
+      // Without a deadline a hold would wait for as long as no worker runs; 503 says retry instead.
+      const view = await deps.temporal.withDeadline(Date.now() + HOLD_DEADLINE_MS, async () => {
+        try {
+          return await hold();
+        } catch (err) {
+          // The previous hold of this seat has lapsed but its run is still releasing it (well
+          // under a second): wait for that run to end, then hold in a new run.
+          if (claimed !== 'claimed-lapsed-hold' || domainError(err)?.code !== ErrorType.SEAT_UNAVAILABLE) throw err;
+          await deps.temporal.workflow
+            .getHandle(workflowId)
+            .result()
+            .catch(() => undefined);
+          return hold();
+        }
       });
       res.status(201).json(view);
     } catch (err) {
