@@ -264,38 +264,49 @@ async function main(): Promise<void> {
     }
     case 'release': {
       const api = new ServiceApi(job.urls, job.adminKey, rec);
-      const holds = await phase('hold (own seat)', () => holdEach(api, job.pairs, job.holdConcurrency));
-      const held = holds.flatMap((h) => (h.reservation ? [h.reservation] : []));
-      say(`  ${held.length} seats held; watching the seat maps until they are free again…`);
-      const firstFree: Record<string, number> = {};
-      const byPerformance = new Map<string, typeof held>();
-      for (const r of held) {
-        const k = `${r.concertId}/${r.date}`;
-        byPerformance.set(k, [...(byPerformance.get(k) ?? []), r]);
-      }
+      // The seat maps are watched from the start, so early holds that lapse while later ones
+      // are still being taken are seen too. Each snapshot: when it was answered, which seats were free.
+      const performances = [...new Set(job.pairs.map((p) => `${p.seat.concertId}/${p.seat.date}`))];
+      const snapshots = new Map<string, Array<{ at: number; free: Set<number> }>>();
       const viewer = job.pairs[0]!.user;
-      const deadline = Date.now() + job.deadlineMs;
-      await Promise.all(
-        [...byPerformance.values()].map(async (list) => {
-          let open = list.filter((r) => firstFree[r.reservationId] === undefined);
-          let i = 0;
-          while (open.length > 0 && Date.now() < deadline) {
+      let watching = true;
+      const watcher = Promise.all(
+        performances.map(async (perf, k) => {
+          const [concertId, date] = perf.split('/');
+          const list: Array<{ at: number; free: Set<number> }> = [];
+          snapshots.set(perf, list);
+          for (let i = k; watching; i++) {
             const map = await call<{ seats: Array<{ seatNo: number }> }>(
-              job.urls[i++ % job.urls.length]!,
+              job.urls[i % job.urls.length]!,
               'GET',
-              `/v1/concerts/${list[0]!.concertId}/dates/${list[0]!.date}/seats`,
+              `/v1/concerts/${concertId}/dates/${date}/seats`,
               { token: viewer.token },
             );
-            const seen = Date.now();
-            if (map.status === 200) {
-              const free = new Set(map.body.seats.map((s) => s.seatNo));
-              for (const r of open) if (free.has(r.seatNo)) firstFree[r.reservationId] = seen;
-            }
-            open = open.filter((r) => firstFree[r.reservationId] === undefined);
+            if (map.status === 200) list.push({ at: Date.now(), free: new Set(map.body.seats.map((s) => s.seatNo)) });
             await new Promise((res) => setTimeout(res, job.pollMs));
           }
         }),
       );
+      const holds = await phase('hold (own seat)', () => holdEach(api, job.pairs, job.holdConcurrency));
+      const held = holds.flatMap((h) =>
+        h.reservation ? [{ ...h.reservation, answeredAt: h.answeredAt ?? Date.now() }] : [],
+      );
+      say(`  ${held.length} seats held; watching the seat maps until they are free again…`);
+      const firstFree: Record<string, number> = {};
+      const deadline = Date.now() + job.deadlineMs;
+      for (;;) {
+        for (const r of held) {
+          if (firstFree[r.reservationId] !== undefined) continue;
+          const seen = snapshots
+            .get(`${r.concertId}/${r.date}`)
+            ?.find((s) => s.at > r.answeredAt && s.free.has(r.seatNo));
+          if (seen) firstFree[r.reservationId] = seen.at;
+        }
+        if (held.every((r) => firstFree[r.reservationId] !== undefined) || Date.now() > deadline) break;
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      watching = false;
+      await watcher;
       result.extra = {
         holdStatuses: tally(holds.map((h) => h.status)),
         reservations: held.map((r) => ({ reservationId: r.reservationId, heldUntil: r.heldUntil, seatNo: r.seatNo })),

@@ -171,7 +171,6 @@ async function main(): Promise<void> {
     stamp,
     say,
     watched: () => [...stackWatch, ...infra()],
-    plots: {},
   };
   const results: ScenarioResult[] = [];
   const databases: TestDatabase[] = [];

@@ -47,7 +47,7 @@ export interface DrillSize {
 export const SHORT: DrillSize = {
   selloutUsers: 100,
   // Long enough that a payment started right after its hold outlasts a worker outage on a busy box.
-  holdSeconds: 20,
+  holdSeconds: 15,
   restartHolds: 20,
   burstUsers: 300,
   burstConcurrency: 32,
@@ -526,7 +526,8 @@ export async function redisRestartDrill(
   size: DrillSize,
   say: (m: string) => void,
 ): Promise<DrillResult> {
-  const holdSeconds = 25;
+  // Outlives the outage and the re-entry, so the held seat is still held when probed afterwards.
+  const holdSeconds = 18;
   const s = await startDrillStack(
     base,
     { redisUrl: redis.url, seatHoldSeconds: holdSeconds, queueMaxActive: 50, queueAdmitPerSecond: 50 },

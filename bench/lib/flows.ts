@@ -148,12 +148,12 @@ export async function holdEach(
   pairs: ReadonlyArray<{ user: BenchUser; seat: SeatRef }>,
   concurrency: number,
   op = 'hold (own seat)',
-): Promise<Array<{ status: number; reservation?: Reservation; sentAt: number }>> {
+): Promise<Array<{ status: number; reservation?: Reservation; sentAt: number; answeredAt?: number }>> {
   return pool(pairs, concurrency, async ({ user, seat }, i) => {
     const sentAt = Date.now();
     for (let attempt = 0; ; attempt++) {
       const res = await api.hold(user.token, seat, i + attempt, op);
-      if (res.status === 201) return { status: 201, reservation: res.body, sentAt };
+      if (res.status === 201) return { status: 201, reservation: res.body, sentAt, answeredAt: Date.now() };
       if ((res.status !== 0 && res.status < 500) || attempt >= 5) return { status: res.status, sentAt };
       await sleep(200);
     }

@@ -71,19 +71,24 @@ export interface Ctx {
   stamp: string;
   say: (msg: string) => void;
   watched: () => Watched[];
-  /** Raw samples of every scenario, for the plots. */
-  plots: Record<string, Array<{ name: string; samples: Sample[] }>>;
 }
 
 export const PRICE = 50_000;
 
 /** Draws the scenario's latency plot next to the results and returns its file name. */
-export function plot(ctx: Ctx, id: string, title: string, samples: Record<string, Sample[]>, ops?: string[]): string {
+export function plot(
+  ctx: Ctx,
+  id: string,
+  title: string,
+  samples: Record<string, Sample[]>,
+  ops?: string[],
+  axes: { xLabel?: string; yLabel?: string } = {},
+): string {
   const series = (ops ?? Object.keys(samples))
     .filter((op) => samples[op]?.length)
     .map((op) => ({ name: op, samples: samples[op]! }));
   const file = `${ctx.stamp}-${id}.svg`;
-  writeFileSync(path.join(ctx.outDir, file), latencyPlot(title, series));
+  writeFileSync(path.join(ctx.outDir, file), latencyPlot(title, series, axes));
   return file;
 }
 
@@ -792,7 +797,10 @@ export async function holdRelease(
         },
       ],
       // x: heldUntil of each hold; y: how long after it the seat was free (log scale, ≤0 drawn at 0.1 ms).
-      plot: plot(ctx, 'release', 'Hold release lateness after heldUntil (x: heldUntil)', lateness),
+      plot: plot(ctx, 'release', 'Hold release: how long after heldUntil each seat was free', lateness, undefined, {
+        xLabel: 'heldUntil of the hold (since the first one)',
+        yLabel: 'free this long after heldUntil (log; ≤ 0 drawn at 0.1 ms)',
+      }),
     },
     cpu,
   );

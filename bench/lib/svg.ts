@@ -9,7 +9,7 @@ export interface PlotSeries {
 
 const WIDTH = 960;
 const HEIGHT = 420;
-const M = { left: 64, right: 180, top: 36, bottom: 44 };
+const M = { left: 86, right: 180, top: 36, bottom: 44 };
 const PALETTE = ['#1f77b4', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#7f7f7f'];
 const MAX_DOTS = 4000;
 
@@ -26,12 +26,16 @@ function statusColour(status: number, base: string): string {
  * load), with the p99 of each time bucket drawn as a line per series. Refusals (4xx) are
  * orange and failures (5xx, network errors) red, so a burst of errors is visible at a glance.
  */
-export function latencyPlot(title: string, series: readonly PlotSeries[]): string {
+export function latencyPlot(
+  title: string,
+  series: readonly PlotSeries[],
+  opts: { xLabel?: string; yLabel?: string } = {},
+): string {
   const all = series.flatMap((s) => s.samples);
   const plotW = WIDTH - M.left - M.right;
   const plotH = HEIGHT - M.top - M.bottom;
   const t0 = all.reduce((min, [t]) => Math.min(min, t), Infinity);
-  const tEnd = all.reduce((max, [t, ms]) => Math.max(max, t + ms), -Infinity);
+  const tEnd = all.reduce((max, [t, ms]) => Math.max(max, opts.xLabel ? t : t + ms), -Infinity);
   const spanMs = Number.isFinite(t0) ? Math.max(1, tEnd - t0) : 1;
   const maxLat = Math.max(10, ...all.map(([, ms]) => ms));
   const yTop = 10 ** Math.ceil(Math.log10(maxLat));
@@ -63,7 +67,8 @@ export function latencyPlot(title: string, series: readonly PlotSeries[]): strin
   }
   parts.push(
     `<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`,
-    `<text x="${M.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">time since the load started (request start)</text>`,
+    `<text x="${M.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">${esc(opts.xLabel ?? 'time since the load started (request start)')}</text>`,
+    `<text x="14" y="${M.top + plotH / 2}" transform="rotate(-90 14 ${M.top + plotH / 2})" dominant-baseline="middle" text-anchor="middle">${esc(opts.yLabel ?? 'latency (log scale)')}</text>`,
   );
 
   const buckets = 60;
