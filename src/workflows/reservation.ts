@@ -57,6 +57,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   let holdFailed = false;
   let busy = false;
   let ended = false;
+  let spentToken: { userId: string; tokenId: string } | null = null;
 
   const setStatus = (view: ReservationView): void => {
     reservation = view;
@@ -111,7 +112,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
       setStatus({ ...reservation, status: 'CONFIRMED' });
       // The token is spent before the client hears 201, so its next funnel call gets 403.
       const tokenId = await markEntryCompleted({ userId: request.userId });
-      if (tokenId) await signalEntryCompleted(request.userId, tokenId);
+      if (tokenId) spentToken = { userId: request.userId, tokenId };
       return paid;
     } finally {
       busy = false;
@@ -156,6 +157,10 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
     }
   }
   await condition(allHandlersFinished);
+  // The payer already has its answer; the queue entry learns it is done afterwards (its Redis
+  // state already says COMPLETED), so the signal is not on the payment's critical path.
+  const spent = spentToken as { userId: string; tokenId: string } | null;
+  if (spent) await signalEntryCompleted(spent.userId, spent.tokenId);
   return { reservation, payment };
 }
 
