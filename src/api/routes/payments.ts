@@ -9,6 +9,7 @@ import { payUpdate } from '../../shared/definitions';
 import { ErrorType } from '../../shared/errors';
 import { reservationWorkflowId } from '../../shared/ids';
 import type { PaymentView, PayRequest } from '../../shared/types';
+import { withWorkflowDeadline } from '../deadline';
 import type { AppDeps } from '../deps';
 import { domainError, HttpError } from '../errors';
 import { authenticate } from '../gate';
@@ -78,7 +79,9 @@ export function paymentsRouter(deps: AppDeps): Router {
       : randomUUID();
     try {
       const handle = deps.temporal.workflow.getHandle(reservationWorkflowId(ref.concertId, ref.date, ref.seatNo));
-      const payment = await handle.executeUpdate(payUpdate, { args: [request], updateId });
+      const payment = await withWorkflowDeadline(deps.temporal, () =>
+        handle.executeUpdate(payUpdate, { args: [request], updateId }),
+      );
       res.status(201).json(payment);
     } catch (err) {
       // The run has ended (paid, released) or belongs to a newer hold of the seat. If this

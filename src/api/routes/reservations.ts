@@ -11,13 +11,11 @@ import { ErrorType } from '../../shared/errors';
 import { reservationWorkflowId } from '../../shared/ids';
 import type { ReservationView } from '../../shared/types';
 import type { reservationWorkflow } from '../../workflows/reservation';
+import { withWorkflowDeadline } from '../deadline';
 import type { AppDeps } from '../deps';
 import { domainError, HttpError } from '../errors';
 import { authOf, requireToken } from '../gate';
 import { isoDate, parse, seatNo, uuid } from '../validation';
-
-/** Longest a hold request waits for Temporal and a worker before answering 503. */
-const HOLD_DEADLINE_MS = 10_000;
 
 const holdBody = z.strictObject({ concertId: uuid, date: isoDate, seatNo });
 const reservationParams = z.object({ reservationId: uuid });
@@ -73,8 +71,7 @@ export function reservationsRouter(deps: AppDeps): Router {
       });
 
     try {
-      // Without a deadline a hold would wait for as long as no worker runs; 503 says retry instead.
-      const view = await deps.temporal.withDeadline(Date.now() + HOLD_DEADLINE_MS, async () => {
+      const view = await withWorkflowDeadline(deps.temporal, async () => {
         try {
           return await hold();
         } catch (err) {
@@ -108,7 +105,11 @@ export function reservationsRouter(deps: AppDeps): Router {
     if (view.status !== 'HELD') throw notHeld();
     const handle = deps.temporal.workflow.getHandle(reservationWorkflowId(view.concertId, view.date, view.seatNo));
     try {
-      res.json(await handle.executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }));
+      res.json(
+        await withWorkflowDeadline(deps.temporal, () =>
+          handle.executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }),
+        ),
+      );
     } catch (err) {
       // The run that held it has ended (the hold lapsed meanwhile, or was already released).
       if (err instanceof WorkflowNotFoundError) throw notHeld();

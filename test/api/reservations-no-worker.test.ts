@@ -1,0 +1,46 @@
+import request from 'supertest';
+import { WORKFLOW_CALL_DEADLINE_MS } from '../../src/api/deadline';
+import type { InProcessStack } from '../helpers/app';
+import { startInProcessStack } from '../helpers/app';
+import { tokenFor } from '../helpers/auth';
+import { testConfig } from '../helpers/config';
+import { validateResponse } from '../helpers/openapi';
+
+describe('holds while no worker runs (API, no worker)', () => {
+  let stack: InProcessStack;
+  const adminKey = { 'X-Admin-Key': 'no-worker-test-admin-key' };
+
+  beforeAll(async () => {
+    stack = await startInProcessStack(testConfig({ adminApiKey: adminKey['X-Admin-Key'] }), { worker: false });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('when no worker picks up the hold, then the client gets 503 with Retry-After after the deadline and the seat is not taken', async () => {
+    const created = await request(stack.app)
+      .post('/v1/admin/concerts')
+      .set(adminKey)
+      .send({ title: 'No worker', dates: ['2026-12-24'], price: 1_000 });
+    expect(created.status).toBe(201);
+    const user = await tokenFor({ ...stack.deps, tokenSecret: stack.deps.config.tokenSecret });
+    const started = Date.now();
+    const res = validateResponse(
+      await request(stack.app)
+        .post('/v1/reservations')
+        .set(user.auth)
+        .send({ concertId: created.body.concertId, date: '2026-12-24', seatNo: 5 }),
+    );
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
+    expect(res.headers['retry-after']).toBe('1');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(WORKFLOW_CALL_DEADLINE_MS - 100);
+    // The claim was dropped, so once a worker is back the seat can be held.
+    expect(await stack.redis.hget(stack.deps.keys.seatState(created.body.concertId, '2026-12-24'), '5')).toBeNull();
+    const [seat] = await stack.db.dataSource.query(
+      'SELECT s.status FROM seats s JOIN performances p ON p.id = s.performance_id WHERE p.concert_id = ? AND s.seat_no = 5',
+      [created.body.concertId],
+    );
+    expect(seat.status).toBe('AVAILABLE');
+  }, 30_000);
+});
