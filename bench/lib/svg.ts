@@ -7,9 +7,9 @@ export interface PlotSeries {
   samples: readonly Sample[];
 }
 
-const WIDTH = 960;
+const WIDTH = 1040;
 const HEIGHT = 420;
-const M = { left: 86, right: 180, top: 36, bottom: 44 };
+const M = { left: 86, right: 260, top: 36, bottom: 44 };
 const PALETTE = ['#1f77b4', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#7f7f7f'];
 const MAX_DOTS = 4000;
 
@@ -102,7 +102,7 @@ export function latencyPlot(
     const ly = M.top + 14 + i * 18;
     parts.push(
       `<rect x="${M.left + plotW + 12}" y="${ly - 8}" width="10" height="10" fill="${colour}"/>`,
-      `<text x="${M.left + plotW + 28}" y="${ly}">${esc(s.name)} (${s.samples.length})</text>`,
+      `<text x="${M.left + plotW + 28}" y="${ly}">${esc(s.name.length > 34 ? `${s.name.slice(0, 33)}…` : s.name)} (${s.samples.length})</text>`,
     );
   });
   const ly = M.top + 14 + series.length * 18 + 10;
