@@ -267,6 +267,12 @@ export async function workerKillDrill(s: DrillStack, size: DrillSize, say: (m: s
       paid.flatMap((p) => (p.payment ? [p.payment.paymentId] : [])),
     ),
     await payOutcomesConsistent(ds, paid),
+    {
+      // Otherwise "no payment lost" would hold vacuously (e.g. every hold lapsed during the outage).
+      name: 'payments went through despite the kills',
+      ok: paidIds.size > 0,
+      detail: `${paidIds.size} of ${paid.length} payers paid (${JSON.stringify(tally(paid.map((p) => p.status)))})`,
+    },
     await noStaleHolds(ds, 30_000),
     await moneyCheck(ds),
   ];
