@@ -81,6 +81,17 @@ describe('queue API', () => {
       expect(again.body.position).toBe(first.body.position);
     });
 
+    it('when one user asks for a token 20 times at once, then exactly one entry is made and every answer carries its token', async () => {
+      const userId = randomUUID();
+      const answers = await Promise.all(Array.from({ length: 20 }, () => enter(userId)));
+      expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(19);
+      expect(new Set(answers.map((a) => a.body.token as string)).size).toBe(1);
+      expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).not.toBeNull();
+      const described = await stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId)).describe();
+      expect(described.status.name).toBe('RUNNING');
+    });
+
     it('when users enter one after another, then positions follow arrival order', async () => {
       const a = await enter();
       const b = await enter();
