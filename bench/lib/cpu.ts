@@ -12,12 +12,16 @@ export interface CpuUse {
   name: string;
   pid: number;
   cpuPct: number;
+  /** Bytes the process caused to be written to storage per second (/proc/<pid>/io write_bytes). */
+  diskWriteKBs?: number;
 }
 
 export interface CpuReport {
   seconds: number;
   /** Whole machine, from /proc/stat, in percent of one core. */
   machinePct: number;
+  /** Time the cores sat idle waiting for disk I/O (iowait), in percent of one core. */
+  ioWaitPct: number;
   cores: number;
   /** Busiest first. */
   processes: CpuUse[];
@@ -47,12 +51,22 @@ export function processTicks(pid: number): number | null {
   }
 }
 
-function machineTicks(): { busy: number; total: number } {
+function machineTicks(): { busy: number; iowait: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
   const n = line.trim().split(/\s+/).slice(1).map(Number);
   const total = n.reduce((a, b) => a + b, 0);
   const idle = (n[3] ?? 0) + (n[4] ?? 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle, iowait: n[4] ?? 0, total };
+}
+
+/** write_bytes of /proc/<pid>/io, or null when unreadable. */
+function processWriteBytes(pid: number): number | null {
+  try {
+    const m = /^write_bytes: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Pids of running processes whose command name (/proc/<pid>/comm) is `comm`, optionally filtered by command line. */
@@ -84,6 +98,7 @@ export function infrastructurePids(redisPort: number): Watched[] {
 /** Measures how much CPU each watched process (and the whole machine) used between start() and stop(). */
 export class CpuProbe {
   private before = new Map<number, number>();
+  private writesBefore = new Map<number, number>();
   private machineBefore = machineTicks();
   private startedAt = Date.now();
 
@@ -91,9 +106,12 @@ export class CpuProbe {
 
   start(): void {
     this.before.clear();
+    this.writesBefore.clear();
     for (const w of this.watched()) {
       const t = processTicks(w.pid);
       if (t !== null) this.before.set(w.pid, t);
+      const wb = processWriteBytes(w.pid);
+      if (wb !== null) this.writesBefore.set(w.pid, wb);
     }
     this.machineBefore = machineTicks();
     this.startedAt = Date.now();
@@ -112,7 +130,14 @@ export class CpuProbe {
       const start = this.before.get(w.pid);
       const now = processTicks(w.pid);
       if (start === undefined || now === null) continue;
-      processes.push({ name: w.name, pid: w.pid, cpuPct: Math.round(((now - start) / hz / seconds) * 1000) / 10 });
+      const wb0 = this.writesBefore.get(w.pid);
+      const wb1 = processWriteBytes(w.pid);
+      processes.push({
+        name: w.name,
+        pid: w.pid,
+        cpuPct: Math.round(((now - start) / hz / seconds) * 1000) / 10,
+        ...(wb0 !== undefined && wb1 !== null ? { diskWriteKBs: Math.round((wb1 - wb0) / 1024 / seconds) } : {}),
+      });
     }
     processes.sort((a, b) => b.cpuPct - a.cpuPct);
     const m = machineTicks();
@@ -120,8 +145,14 @@ export class CpuProbe {
     const cores = readFileSync('/proc/stat', 'utf8')
       .split('\n')
       .filter((l) => /^cpu\d+ /.test(l)).length;
-    const machinePct = dTotal > 0 ? Math.round(((m.busy - this.machineBefore.busy) / dTotal) * cores * 1000) / 10 : 0;
-    return { seconds: Math.round(seconds * 10) / 10, machinePct, cores, processes };
+    const pct = (d: number): number => (dTotal > 0 ? Math.round((d / dTotal) * cores * 1000) / 10 : 0);
+    return {
+      seconds: Math.round(seconds * 10) / 10,
+      machinePct: pct(m.busy - this.machineBefore.busy),
+      ioWaitPct: pct(m.iowait - this.machineBefore.iowait),
+      cores,
+      processes,
+    };
   }
 }
 
@@ -155,8 +186,14 @@ export function saturationNote(report: CpuReport): string {
       .slice(0, 4)
       .map(([k, v]) => `${k} ${Math.round(v)}%`)
       .join(', ') + (others >= 5 ? `, processes not started by the bench ${Math.round(others)}%` : '');
+  const writers = report.processes
+    .filter((p) => (p.diskWriteKBs ?? 0) >= 100)
+    .map((p) => `${p.name} writes ${p.diskWriteKBs} KB/s`)
+    .join(', ');
+  const io =
+    report.ioWaitPct >= 5 || writers ? `; iowait ${Math.round(report.ioWaitPct)}%${writers ? `, ${writers}` : ''}` : '';
   if (report.machinePct >= capacity * 0.85)
-    return `CPU-bound (machine ${Math.round(report.machinePct)}% of ${capacity}%): ${share}`;
-  if (top.cpuPct >= 90) return `one process near a full core: ${top.name} ${Math.round(top.cpuPct)}% (${share})`;
-  return `not CPU-bound (machine ${Math.round(report.machinePct)}% of ${capacity}%): waiting on locks/timers/round trips; ${share}`;
+    return `CPU-bound (machine ${Math.round(report.machinePct)}% of ${capacity}%): ${share}${io}`;
+  if (top.cpuPct >= 90) return `one process near a full core: ${top.name} ${Math.round(top.cpuPct)}% (${share})${io}`;
+  return `not CPU-bound (machine ${Math.round(report.machinePct)}% of ${capacity}%): waiting on disk, locks, timers or round trips${io}; ${share}`;
 }

@@ -139,8 +139,11 @@ export function markdown(meta: RunMeta, results: readonly ScenarioResult[], base
     }
     if (r.cpu) {
       out.push(
-        `CPU (% of one core, ${r.cpu.seconds} s): machine ${r.cpu.machinePct}% of ${r.cpu.cores * 100}%; ` +
-          r.cpu.processes.map((p) => `${p.name} ${p.cpuPct}%`).join(', ') +
+        `CPU (% of one core, ${r.cpu.seconds} s): machine ${r.cpu.machinePct}% of ${r.cpu.cores * 100}% ` +
+          `(iowait ${r.cpu.ioWaitPct}%); ` +
+          r.cpu.processes
+            .map((p) => `${p.name} ${p.cpuPct}%${p.diskWriteKBs ? ` (writes ${p.diskWriteKBs} KB/s)` : ''}`)
+            .join(', ') +
           '.',
       );
       if (r.saturation) out.push('', `Saturation: ${r.saturation}.`);
