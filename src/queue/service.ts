@@ -118,7 +118,11 @@ export class QueueService {
    * Enqueue-if-absent: the user's live entry (WAITING, or ACTIVE before its time ran out) as
    * it is, or a new WAITING entry carrying `tokenId` and the already signed `token`.
    */
-  async enqueue(userId: string, tokenId: string, token: string): Promise<{ created: boolean; view: QueueTokenView }> {
+  async enqueue(
+    userId: string,
+    tokenId: string,
+    token: string,
+  ): Promise<{ created: boolean; tokenId: string; view: QueueTokenView }> {
     const k = this.keys;
     const reply = (await enqueueScript.run(
       this.redis,
@@ -134,7 +138,7 @@ export class QueueService {
       rank: rank >= 0 ? rank : null,
     };
     const view = toView(userId, entry, { rate: numberOrNull(rate), paused: paused === '1' }, Date.now());
-    return { created: created === 1, view };
+    return { created: created === 1, tokenId: storedTokenId, view };
   }
 
   /** Removes the entry if it still carries `tokenId` (an enqueue whose workflow did not start). */

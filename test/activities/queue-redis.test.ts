@@ -53,7 +53,7 @@ describe('queue Redis scripts and activities', () => {
   async function enqueue(queue: QueueService, userId = randomUUID()) {
     const tokenId = randomUUID();
     const token = await tokens.sign({ userId, tokenId });
-    return { userId, tokenId, ...(await queue.enqueue(userId, tokenId, token)) };
+    return { userId, ...(await queue.enqueue(userId, tokenId, token)) };
   }
 
   afterAll(async () => {

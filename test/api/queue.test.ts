@@ -10,6 +10,7 @@ import { createApp } from '../../src/api/app';
 import { errorHandler } from '../../src/api/errors';
 import { authOf, requireToken } from '../../src/api/gate';
 import { TokenService } from '../../src/api/tokens';
+import { QueueService } from '../../src/queue';
 import { entryStateQuery, queueEntryWorkflowId, SA } from '../../src/shared';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -90,6 +91,22 @@ describe('queue API', () => {
       expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).not.toBeNull();
       const described = await stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId)).describe();
       expect(described.status.name).toBe('RUNNING');
+    });
+
+    it('when an API died between writing the entry and starting its workflow, then the retry gets the same token and brings the workflow back', async () => {
+      const userId = randomUUID();
+      const tokenId = randomUUID();
+      const token = await new TokenService(stack.deps.config.tokenSecret).sign({ userId, tokenId });
+      // What the dead API left behind: the Redis entry only.
+      await new QueueService(stack.deps).enqueue(userId, tokenId, token);
+      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
+      await expect(handle.describe()).rejects.toThrow(/not found/i);
+
+      const retry = await enter(userId);
+      expect(retry.status).toBe(200);
+      expect(retry.body.token).toBe(token);
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      expect((await handle.query(entryStateQuery)).tokenId).toBe(tokenId);
     });
 
     it('when users enter one after another, then positions follow arrival order', async () => {

@@ -23,16 +23,18 @@ export function queueRouter(deps: AppDeps): Router {
   const queue = new QueueService(deps);
 
   /**
-   * Starts the entry's workflow. A still-running run for this user is a lapsed entry whose
-   * timer has not fired (Redis, which just replaced the entry, is the arbiter of liveness),
-   * so it is terminated; a closed one is simply followed by a new run.
+   * Starts the entry's workflow. For a new entry, a still-running run for this user is a
+   * lapsed entry whose timer has not fired (Redis, which just replaced the entry, is the
+   * arbiter of liveness), so it is terminated. For a repeat request the running run is kept:
+   * starting is then a no-op, unless an API died between writing the entry and starting its
+   * workflow, in which case the client's retry brings the workflow back.
    */
-  async function startEntryWorkflow(input: QueueEntryInput): Promise<void> {
+  async function startEntryWorkflow(input: QueueEntryInput, created: boolean): Promise<void> {
     await deps.temporal.workflow.start<typeof queueEntryWorkflow>('queueEntryWorkflow', {
       workflowId: queueEntryWorkflowId(input.userId),
       taskQueue: deps.config.taskQueue,
       args: [input],
-      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      workflowIdConflictPolicy: created ? 'TERMINATE_EXISTING' : 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
   }
@@ -40,16 +42,13 @@ export function queueRouter(deps: AppDeps): Router {
   router.post('/tokens', async (req, res) => {
     const { userId } = parse(createTokenBody, req.body ?? {});
     await deps.dataSource.query('INSERT IGNORE INTO users (id) VALUES (?)', [userId]);
-    const tokenId = randomUUID();
-    const token = await deps.tokens.sign({ userId, tokenId });
-    const { created, view } = await queue.enqueue(userId, tokenId, token);
-    if (!created) {
-      res.status(200).json(view);
-      return;
-    }
+    const newTokenId = randomUUID();
+    const token = await deps.tokens.sign({ userId, tokenId: newTokenId });
+    const { created, tokenId, view } = await queue.enqueue(userId, newTokenId, token);
     try {
-      await startEntryWorkflow({ userId, tokenId });
+      await startEntryWorkflow({ userId, tokenId }, created);
     } catch (err) {
+      if (!created) throw err;
       // Nothing half-written: the entry goes unless something newer already replaced it.
       await queue.drop(userId, tokenId).catch((dropErr: unknown) => {
         req.log.error({ err: dropErr, userId }, 'could not undo a queue entry');
@@ -66,7 +65,7 @@ export function queueRouter(deps: AppDeps): Router {
         .signal(admitSignal, { tokenId, activeUntil: Date.parse(fresh.activeUntil) })
         .catch((err: unknown) => req.log.warn({ err, userId }, 'admit signal after start failed'));
     }
-    res.status(201).json(fresh);
+    res.status(created ? 201 : 200).json(fresh);
   });
 
   router.get('/tokens/current', async (req, res) => {
