@@ -5,6 +5,7 @@ import {
   getExternalWorkflowHandle,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -34,7 +35,9 @@ const { holdSeat, releaseSeat, payReservation } = proxyActivities<Activities>({
   retry: { initialInterval: '100 ms', maximumInterval: '2 seconds', nonRetryableErrorTypes },
 });
 
-const { markEntryCompleted } = proxyActivities<Activities>({
+// One Redis script on the payer's critical path: run in the worker that handles the workflow
+// task, without another round trip through the task queue (its result is still in history).
+const { markEntryCompleted } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5 seconds',
   retry: { initialInterval: '100 ms', maximumInterval: '2 seconds' },
 });
