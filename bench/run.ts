@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only=ceilings,tokens,sellout,race,seatmap,charges,payments,release] [--keep]
- *   [--temporal-db=disk|shm|memory]`
+ *   [--temporal-db=disk|disk-fsync|shm|memory]`
  *
  * Provisions MariaDB and Redis, starts an on-disk Temporal dev server of its own, a fresh
  * database, and 2 api + 2 worker processes; then runs each scenario from a separate load
@@ -29,7 +29,7 @@ import { CEILING_ROWS, prepareCeilingTable } from './ceiling-server';
 import { ServiceApi } from './lib/api';
 import { infrastructurePids } from './lib/cpu';
 import type { Watched } from './lib/cpu';
-import { DevServer, ROOT, ensureWorkflowBundle, stopChild } from './lib/env';
+import { DevServer, ROOT, TEMPORAL_STORAGES, ensureWorkflowBundle, stopChild } from './lib/env';
 import type { TemporalStorage } from './lib/env';
 import type { BenchUser } from './lib/http';
 import { markdown, textTable } from './lib/report';
@@ -91,7 +91,8 @@ function parseArgs(): { quick: boolean; keep: boolean; only: Set<ScenarioId>; st
   for (const s of only)
     if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(', ')}`);
   const storageArg = args.find((a) => a.startsWith('--temporal-db='))?.slice('--temporal-db='.length) ?? 'disk';
-  if (!['disk', 'shm', 'memory'].includes(storageArg)) throw new Error('--temporal-db must be disk, shm or memory');
+  if (!(TEMPORAL_STORAGES as readonly string[]).includes(storageArg))
+    throw new Error(`--temporal-db must be one of ${TEMPORAL_STORAGES.join(', ')}`);
   return {
     quick: args.includes('--quick'),
     keep: args.includes('--keep'),
@@ -147,7 +148,8 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   process.env.TEST_LOG_DIR = logDir;
   if (!keep) cleanups.push(['work dir', async () => rmSync(workDir, { recursive: true, force: true })]);
-  const stamp = startedAt.toISOString().slice(0, 16).replace(':', '').replace('T', '-');
+  const stamp =
+    startedAt.toISOString().slice(0, 16).replace(':', '').replace('T', '-') + (storage === 'disk' ? '' : `-${storage}`);
   const outDir = quick ? path.join(os.tmpdir(), 'concert-bench-quick') : path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   say(`work dir ${workDir} (logs in ${logDir})`);
@@ -356,8 +358,13 @@ async function main(): Promise<void> {
     cpus: os.cpus()[0]?.model ?? 'unknown',
     cores: os.cpus().length,
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
-    topology: `2 api + 2 worker processes (tsx), Temporal dev server with SQLite ${
-      storage === 'memory' ? 'in memory' : storage === 'shm' ? 'file in /dev/shm (tmpfs)' : 'file on disk'
+    topology: `2 api + 2 worker processes (tsx), Temporal dev server (1 history shard) with SQLite ${
+      {
+        disk: 'file on disk, WAL, synchronous=NORMAL',
+        'disk-fsync': 'file on disk with the dev server defaults (rollback journal, fsync per commit)',
+        shm: 'file in /dev/shm (tmpfs), WAL',
+        memory: 'in memory',
+      }[storage]
     }, MariaDB and Redis shared, load from a separate process, everything on this machine`,
   };
   const jsonFile = path.join(outDir, `${stamp}.json`);

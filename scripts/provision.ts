@@ -304,6 +304,8 @@ export interface DevServerOptions {
   namespace?: string;
   logFile?: string;
   searchAttributes: readonly string[];
+  /** `PRAGMA=VALUE` pairs for the SQLite file (e.g. `journal_mode=WAL`); the dev server's defaults when absent. */
+  sqlitePragmas?: readonly string[];
 }
 
 /** Starts `temporal server start-dev` as a child process and waits until its gRPC port answers. */
@@ -334,6 +336,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ch
     args.push('--db-filename', opts.dbFile);
   }
   for (const sa of opts.searchAttributes) args.push('--search-attribute', sa);
+  for (const pragma of opts.sqlitePragmas ?? []) args.push('--sqlite-pragma', pragma);
   const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(cli, args, { stdio: ['ignore', out, out] });
   const exited = new Promise<never>((_, reject) =>

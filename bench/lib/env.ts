@@ -52,8 +52,21 @@ export async function ensureWorkflowBundle(dir: string): Promise<string> {
   return file;
 }
 
-/** Where the dev server keeps its SQLite database. */
-export type TemporalStorage = 'disk' | 'shm' | 'memory';
+/**
+ * Where the dev server keeps its SQLite database:
+ * - `disk`: a file in the work dir in WAL mode with `synchronous=NORMAL` (what survives a
+ *   crash of the server process is every committed transaction; only a power cut may lose the
+ *   last ones), so the restart drills mean something without an fsync per commit;
+ * - `disk-fsync`: a file with the dev server's own defaults (rollback journal, an fsync per
+ *   commit), which is what `temporal server start-dev --db-filename` does out of the box;
+ * - `shm`: a WAL file in /dev/shm (survives a server restart, not a reboot);
+ * - `memory`: nothing kept (no restart drills then).
+ */
+export type TemporalStorage = 'disk' | 'disk-fsync' | 'shm' | 'memory';
+
+export const TEMPORAL_STORAGES: readonly TemporalStorage[] = ['disk', 'disk-fsync', 'shm', 'memory'];
+
+const WAL_PRAGMAS = ['journal_mode=WAL', 'synchronous=NORMAL'];
 
 /** A Temporal dev server keeping its state in a SQLite file, so it can be restarted mid-run. */
 export class DevServer {
@@ -62,13 +75,9 @@ export class DevServer {
     readonly port: number,
     readonly dbFile: string | undefined,
     readonly logFile: string,
+    readonly sqlitePragmas: readonly string[] = [],
   ) {}
 
-  /**
-   * `disk` keeps the SQLite file in `dir` (every commit is an fsync on this disk); `shm` keeps
-   * it in /dev/shm (survives a server restart, not a reboot); `memory` keeps nothing (no
-   * restart drills then).
-   */
   static async start(dir: string, storage: TemporalStorage = 'disk'): Promise<DevServer> {
     mkdirSync(dir, { recursive: true });
     const dbDir = storage === 'shm' ? mkdtempSync('/dev/shm/concert-temporal-') : dir;
@@ -76,6 +85,7 @@ export class DevServer {
       await freePort(),
       storage === 'memory' ? undefined : path.join(dbDir, 'temporal.db'),
       path.join(dir, 'temporal.log'),
+      storage === 'disk' || storage === 'shm' ? WAL_PRAGMAS : [],
     );
     if (storage === 'shm') server.cleanupDir = dbDir;
     await server.up();
@@ -101,7 +111,7 @@ export class DevServer {
   async up(): Promise<void> {
     this.child = await startTemporalDevServer({
       port: this.port,
-      ...(this.dbFile ? { dbFile: this.dbFile } : {}),
+      ...(this.dbFile ? { dbFile: this.dbFile, sqlitePragmas: this.sqlitePragmas } : {}),
       logFile: this.logFile,
       searchAttributes: searchAttributeFlags,
     });

@@ -11,7 +11,7 @@ const WIDTH = 1040;
 const HEIGHT = 420;
 const M = { left: 86, right: 260, top: 36, bottom: 44 };
 const PALETTE = ['#1f77b4', '#9467bd', '#17becf', '#8c564b', '#e377c2', '#7f7f7f'];
-const MAX_DOTS = 4000;
+const MAX_DOTS = 2500;
 
 const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -78,7 +78,7 @@ export function latencyPlot(
     for (let k = 0; k < s.samples.length; k += stride) {
       const [t, ms, status] = s.samples[k]!;
       parts.push(
-        `<circle cx="${x(t).toFixed(1)}" cy="${y(ms).toFixed(1)}" r="1.6" fill="${statusColour(status, colour)}" fill-opacity="0.45"/>`,
+        `<circle cx="${x(t).toFixed(0)}" cy="${y(ms).toFixed(0)}" r="1.6" fill="${statusColour(status, colour)}" fill-opacity="0.45"/>`,
       );
     }
     const byBucket = new Map<number, number[]>();
