@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
 import { ensureMariaDb, ensureRedis, freePort } from '../scripts/provision';
 import { loadConfig } from '../src/config';
 import type { Config } from '../src/config';
@@ -238,6 +239,9 @@ async function main(): Promise<void> {
     const stack = await startStack(config, { apis: 2, workers: 2 });
     cleanups.push(['main stack', () => stack.stop()]);
     stackWatch = watchStack(stack, temporal);
+    const backlogProbe = await taskQueueBacklog(temporal.address, config);
+    ctx.backlog = backlogProbe;
+    cleanups.push(['backlog probe', () => backlogProbe.close()]);
     const api = new ServiceApi(stack.urls, config.adminApiKey);
     say(`api ${stack.urls.join(', ')}; pids ${stackWatch.map((w) => `${w.name}=${w.pid}`).join(' ')}`);
 
@@ -325,6 +329,9 @@ async function main(): Promise<void> {
     const stack = await startStack(config, { apis: 2, workers: 2 });
     cleanups.push(['release stack', () => stack.stop()]);
     stackWatch = watchStack(stack, temporal);
+    const backlogProbe = await taskQueueBacklog(temporal.address, config);
+    ctx.backlog = backlogProbe;
+    cleanups.push(['backlog probe (release)', () => backlogProbe.close()]);
     try {
       const api = new ServiceApi(stack.urls, config.adminApiKey);
       const dates = datesFrom('2027-06-01', Math.ceil(scale.releaseHolds / 50));
@@ -378,6 +385,31 @@ async function main(): Promise<void> {
     if (r.saturation) say(`${r.title}: ${r.saturation}`);
   }
   say(`results: ${jsonFile}, ${mdFile} and ${results.filter((r) => r.plot).length} plots in ${outDir}`);
+}
+
+/**
+ * Samples how many workflow and activity tasks wait on the stack's main task queue: a
+ * growing backlog means the workers (not the API or Temporal) are what cannot keep up.
+ */
+async function taskQueueBacklog(
+  address: string,
+  config: Config,
+): Promise<(() => Promise<{ workflow: number; activity: number }>) & { close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  const count = async (type: 1 | 2): Promise<number> => {
+    const res = await connection.workflowService.describeTaskQueue({
+      namespace: config.temporalNamespace,
+      taskQueue: { name: config.taskQueue },
+      taskQueueType: type,
+      reportStats: true,
+    });
+    return Number(res.stats?.approximateBacklogCount ?? 0);
+  };
+  const sample = async (): Promise<{ workflow: number; activity: number }> => ({
+    workflow: await count(1),
+    activity: await count(2),
+  });
+  return Object.assign(sample, { close: () => connection.close() });
 }
 
 function watchStack(stack: Stack, temporal: DevServer): Watched[] {

@@ -25,6 +25,8 @@ export interface CpuReport {
   cores: number;
   /** Busiest first. */
   processes: CpuUse[];
+  /** Tasks waiting on the main task queue for a worker (sampled each second while the load ran). */
+  backlog?: { workflowMax: number; workflowEnd: number; activityMax: number };
 }
 
 let clkTck: number | undefined;
@@ -190,8 +192,14 @@ export function saturationNote(report: CpuReport): string {
     .filter((p) => (p.diskWriteKBs ?? 0) >= 100)
     .map((p) => `${p.name} writes ${p.diskWriteKBs} KB/s`)
     .join(', ');
+  const b = report.backlog;
   const io =
-    report.ioWaitPct >= 5 || writers ? `; iowait ${Math.round(report.ioWaitPct)}%${writers ? `, ${writers}` : ''}` : '';
+    (report.ioWaitPct >= 5 || writers
+      ? `; iowait ${Math.round(report.ioWaitPct)}%${writers ? `, ${writers}` : ''}`
+      : '') +
+    (b && (b.workflowMax >= 20 || b.activityMax >= 20)
+      ? `; workers behind: up to ${b.workflowMax} workflow tasks (${b.workflowEnd} at the end) and ${b.activityMax} activity tasks waiting on the task queue`
+      : '');
   if (report.machinePct >= capacity * 0.85)
     return `CPU-bound (machine ${Math.round(report.machinePct)}% of ${capacity}%): ${share}${io}`;
   if (top.cpuPct >= 90) return `one process near a full core: ${top.name} ${Math.round(top.cpuPct)}% (${share})${io}`;

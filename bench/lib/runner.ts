@@ -21,6 +21,8 @@ export async function runLoad(
   name: string,
   job: LoadJob,
   opts: {
+    /** Workflow and activity tasks waiting on the main task queue, when the run has a stack. */
+    backlog?: () => Promise<{ workflow: number; activity: number }>;
     workDir: string;
     watched: () => Watched[];
     say: (msg: string) => void;
@@ -60,9 +62,27 @@ export async function runLoad(
     }),
   );
   const during = opts.during ? opts.during(() => exited) : Promise.resolve();
+  const backlog = { workflowMax: 0, workflowEnd: 0, activityMax: 0 };
+  const sampling = opts.backlog
+    ? (async () => {
+        while (!exited) {
+          try {
+            const b = await opts.backlog!();
+            backlog.workflowMax = Math.max(backlog.workflowMax, b.workflow);
+            backlog.activityMax = Math.max(backlog.activityMax, b.activity);
+            backlog.workflowEnd = b.workflow;
+          } catch {
+            // a sample missed (e.g. Temporal busy) is just a gap
+          }
+          await new Promise((r) => setTimeout(r, 1_000));
+        }
+      })()
+    : Promise.resolve();
   const code = await exit;
   await during;
+  await sampling;
   const cpu = probe.stop();
+  if (opts.backlog) cpu.backlog = backlog;
   if (code !== 0)
     throw new Error(`load process for ${name} exited with ${code}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`);
   const result = JSON.parse(readFileSync(outFile, 'utf8')) as LoadResult;

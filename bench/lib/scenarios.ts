@@ -71,6 +71,8 @@ export interface Ctx {
   stamp: string;
   say: (msg: string) => void;
   watched: () => Watched[];
+  /** Tasks waiting for a worker on the stack's main task queue (set while a stack runs). */
+  backlog?: () => Promise<{ workflow: number; activity: number }>;
 }
 
 export const PRICE = 50_000;
