@@ -6,10 +6,11 @@ import { createDataSource } from './db/data-source';
 import { createLogger } from './logger';
 import { createRedis } from './redis/client';
 import { redisKeys } from './redis/keys';
-import { admissionTaskQueue, admissionWorkflowId } from './shared/ids';
+import { admissionTaskQueue, admissionWorkflowId, reservationTaskQueue } from './shared/ids';
 
 /**
- * Worker process: `npm run worker`. Runs every workflow and activity on TEMPORAL_TASK_QUEUE,
+ * Worker process: `npm run worker`. Runs every workflow and activity on TEMPORAL_TASK_QUEUE
+ * and its `-reservations` and `-admission` companions,
  * starts the admission loop if no worker has yet, and drains in-flight tasks on SIGINT/SIGTERM.
  */
 async function main(): Promise<void> {
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     ? { workflowBundle: { codePath: workflowBundlePath } }
     : { workflowsPath: require.resolve('./workflows') };
   const activities = createActivities({ dataSource, redis, keys: redisKeys(config.redisKeyPrefix), config, temporal });
+  // Queue entries: many, mostly idle, bursty.
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
@@ -48,6 +50,18 @@ async function main(): Promise<void> {
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
     maxCachedWorkflows: 2_000,
+    shutdownGraceTime: '10 seconds',
+  });
+  // Reservations: a user waits on each of their tasks, so they never queue behind entry tasks.
+  const reservationWorker = await Worker.create({
+    connection: nativeConnection,
+    namespace: config.temporalNamespace,
+    taskQueue: reservationTaskQueue(config.taskQueue),
+    ...workflows,
+    activities,
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxCachedWorkflows: 1_000,
     shutdownGraceTime: '10 seconds',
   });
   // The admission loop alone, on its own task queue (and workflow thread), so its ticks stay
@@ -76,7 +90,7 @@ async function main(): Promise<void> {
   }
 
   log.info({ taskQueue: config.taskQueue }, 'worker running');
-  await Promise.all([worker.run(), admissionWorker.run()]);
+  await Promise.all([worker.run(), reservationWorker.run(), admissionWorker.run()]);
   log.info('worker stopped; closing connections');
   await Promise.allSettled([dataSource.destroy(), redis.quit(), connection.close(), nativeConnection.close()]);
 }

@@ -21,3 +21,10 @@ export const admissionTaskQueue = (taskQueue: string): string => `${taskQueue}-a
  */
 export const reservationWorkflowId = (concertId: string, date: string, seatNo: number): string =>
   `reservation:${concertId}:${date}:${seatNo}`;
+
+/**
+ * Reservation workflows (holds, payments, releases) run on a task queue of their own, so a
+ * burst of queue entries (thousands of entry workflow tasks) never delays a hold or a payment
+ * that a user is waiting for.
+ */
+export const reservationTaskQueue = (taskQueue: string): string => `${taskQueue}-reservations`;

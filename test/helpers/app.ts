@@ -10,6 +10,7 @@ import { TokenService } from '../../src/api/tokens';
 import type { Config } from '../../src/config';
 import { createRedis } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
+import { reservationTaskQueue } from '../../src/shared/ids';
 import type { TestDatabase } from './db';
 import { createTestDatabase } from './db';
 
@@ -45,19 +46,26 @@ export async function startInProcessStack(config: Config, { worker: withWorker =
     shutdownHooks: [],
   };
   const app = createApp(deps);
-  let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
+  const workers: Worker[] = [];
+  let running: Promise<unknown> | undefined;
   if (withWorker) {
     const nativeConnection = await NativeConnection.connect({ address: cfg.temporalAddress });
-    worker = await Worker.create({
-      connection: nativeConnection,
-      taskQueue: cfg.taskQueue,
-      ...(process.env.WORKFLOW_BUNDLE_PATH
-        ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-        : { workflowsPath: require.resolve('../../src/workflows') }),
-      activities: createActivities({ dataSource: db.dataSource, redis, keys, config: cfg, temporal }),
-    });
-    running = worker.run().finally(() => nativeConnection.close());
+    const activities = createActivities({ dataSource: db.dataSource, redis, keys, config: cfg, temporal });
+    // Entry workflows and reservation workflows, as src/worker.ts polls them (admission ticks
+    // are driven by the tests themselves).
+    for (const taskQueue of [cfg.taskQueue, reservationTaskQueue(cfg.taskQueue)]) {
+      workers.push(
+        await Worker.create({
+          connection: nativeConnection,
+          taskQueue,
+          ...(process.env.WORKFLOW_BUNDLE_PATH
+            ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
+            : { workflowsPath: require.resolve('../../src/workflows') }),
+          activities,
+        }),
+      );
+    }
+    running = Promise.all(workers.map((w) => w.run())).finally(() => nativeConnection.close());
   }
   return {
     app,
@@ -67,10 +75,8 @@ export async function startInProcessStack(config: Config, { worker: withWorker =
     temporal,
     async stop() {
       for (const hook of deps.shutdownHooks) await hook();
-      if (worker) {
-        worker.shutdown();
-        await running;
-      }
+      for (const worker of workers) worker.shutdown();
+      await running;
       let cursor = '0';
       do {
         const [next, found] = await redis.scan(cursor, 'MATCH', `${cfg.redisKeyPrefix}*`, 'COUNT', 1000);

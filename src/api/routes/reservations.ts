@@ -8,7 +8,7 @@ import { effectiveView, loadReservation } from '../../seats/reservation-view';
 import { claimSeat, dropClaim, PENDING_CLAIM_MS, pendingValue } from '../../seats/seat-state';
 import { cancelUpdate, holdUpdate } from '../../shared/definitions';
 import { ErrorType } from '../../shared/errors';
-import { reservationWorkflowId } from '../../shared/ids';
+import { reservationTaskQueue, reservationWorkflowId } from '../../shared/ids';
 import type { ReservationView } from '../../shared/types';
 import type { reservationWorkflow } from '../../workflows/reservation';
 import { withWorkflowDeadline } from '../deadline';
@@ -63,7 +63,7 @@ export function reservationsRouter(deps: AppDeps): Router {
         args: [{ reservationId, userId, concertId, date, seatNo: seat }],
         startWorkflowOperation: new WithStartWorkflowOperation<typeof reservationWorkflow>('reservationWorkflow', {
           workflowId,
-          taskQueue: deps.config.taskQueue,
+          taskQueue: reservationTaskQueue(deps.config.taskQueue),
           args: [{ concertId, date, seatNo: seat }],
           workflowIdConflictPolicy: 'USE_EXISTING',
           workflowIdReusePolicy: 'ALLOW_DUPLICATE',
