@@ -394,21 +394,30 @@ async function main(): Promise<void> {
 async function taskQueueBacklog(
   address: string,
   config: Config,
-): Promise<(() => Promise<{ workflow: number; activity: number }>) & { close(): Promise<void> }> {
+): Promise<(() => Promise<Record<string, { workflow: number; activity: number }>>) & { close(): Promise<void> }> {
   const connection = await Connection.connect({ address });
-  const count = async (type: 1 | 2): Promise<number> => {
+  const count = async (name: string, type: 1 | 2): Promise<number> => {
     const res = await connection.workflowService.describeTaskQueue({
       namespace: config.temporalNamespace,
-      taskQueue: { name: config.taskQueue },
+      taskQueue: { name },
       taskQueueType: type,
       reportStats: true,
     });
     return Number(res.stats?.approximateBacklogCount ?? 0);
   };
-  const sample = async (): Promise<{ workflow: number; activity: number }> => ({
-    workflow: await count(1),
-    activity: await count(2),
-  });
+  // The main queue, and the queues the service may split work onto (an unused one reads 0).
+  const queues = {
+    main: config.taskQueue,
+    reservations: `${config.taskQueue}-reservations`,
+    admission: `${config.taskQueue}-admission`,
+  };
+  const sample = async (): Promise<Record<string, { workflow: number; activity: number }>> => {
+    const out: Record<string, { workflow: number; activity: number }> = {};
+    for (const [label, name] of Object.entries(queues)) {
+      out[`${label} task queue`] = { workflow: await count(name, 1), activity: await count(name, 2) };
+    }
+    return out;
+  };
   return Object.assign(sample, { close: () => connection.close() });
 }
 

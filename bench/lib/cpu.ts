@@ -25,8 +25,8 @@ export interface CpuReport {
   cores: number;
   /** Busiest first. */
   processes: CpuUse[];
-  /** Tasks waiting on the main task queue for a worker (sampled each second while the load ran). */
-  backlog?: { workflowMax: number; workflowEnd: number; activityMax: number };
+  /** Tasks waiting for a worker, per task queue (sampled each second while the load ran). */
+  backlog?: Record<string, { workflowMax: number; workflowEnd: number; activityMax: number }>;
 }
 
 let clkTck: number | undefined;
@@ -197,9 +197,13 @@ export function saturationNote(report: CpuReport): string {
     (report.ioWaitPct >= 5 || writers
       ? `; iowait ${Math.round(report.ioWaitPct)}%${writers ? `, ${writers}` : ''}`
       : '') +
-    (b && (b.workflowMax >= 20 || b.activityMax >= 20)
-      ? `; workers behind: up to ${b.workflowMax} workflow tasks (${b.workflowEnd} at the end) and ${b.activityMax} activity tasks waiting on the task queue`
-      : '');
+    Object.entries(b ?? {})
+      .filter(([, q]) => q.workflowMax >= 20 || q.activityMax >= 20)
+      .map(
+        ([name, q]) =>
+          `; workers behind on ${name}: up to ${q.workflowMax} workflow tasks (${q.workflowEnd} at the end) and ${q.activityMax} activity tasks waiting`,
+      )
+      .join('');
   if (report.machinePct >= capacity * 0.85)
     return `CPU-bound (machine ${Math.round(report.machinePct)}% of ${capacity}%): ${share}${io}`;
   if (top.cpuPct >= 90) return `one process near a full core: ${top.name} ${Math.round(top.cpuPct)}% (${share})${io}`;

@@ -22,7 +22,7 @@ export async function runLoad(
   job: LoadJob,
   opts: {
     /** Workflow and activity tasks waiting on the main task queue, when the run has a stack. */
-    backlog?: () => Promise<{ workflow: number; activity: number }>;
+    backlog?: () => Promise<Record<string, { workflow: number; activity: number }>>;
     workDir: string;
     watched: () => Watched[];
     say: (msg: string) => void;
@@ -62,15 +62,17 @@ export async function runLoad(
     }),
   );
   const during = opts.during ? opts.during(() => exited) : Promise.resolve();
-  const backlog = { workflowMax: 0, workflowEnd: 0, activityMax: 0 };
+  const backlog: NonNullable<CpuReport['backlog']> = {};
   const sampling = opts.backlog
     ? (async () => {
         while (!exited) {
           try {
-            const b = await opts.backlog!();
-            backlog.workflowMax = Math.max(backlog.workflowMax, b.workflow);
-            backlog.activityMax = Math.max(backlog.activityMax, b.activity);
-            backlog.workflowEnd = b.workflow;
+            for (const [queue, b] of Object.entries(await opts.backlog!())) {
+              const q = (backlog[queue] ??= { workflowMax: 0, workflowEnd: 0, activityMax: 0 });
+              q.workflowMax = Math.max(q.workflowMax, b.workflow);
+              q.activityMax = Math.max(q.activityMax, b.activity);
+              q.workflowEnd = b.workflow;
+            }
           } catch {
             // a sample missed (e.g. Temporal busy) is just a gap
           }

@@ -72,7 +72,7 @@ export interface Ctx {
   say: (msg: string) => void;
   watched: () => Watched[];
   /** Tasks waiting for a worker on the stack's main task queue (set while a stack runs). */
-  backlog?: () => Promise<{ workflow: number; activity: number }>;
+  backlog?: () => Promise<Record<string, { workflow: number; activity: number }>>;
 }
 
 export const PRICE = 50_000;
