@@ -244,6 +244,40 @@ export async function tokenBurst(
   };
 }
 
+// ---------------------------------------------------------------- settling
+
+/**
+ * Waits until no task waits for a worker on any of the stack's task queues (at most
+ * `timeoutMs`), so the next scenario does not share the box with the previous one's
+ * leftovers. Returns the seconds it took, or null without a backlog probe.
+ */
+export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Promise<number | null> {
+  if (!ctx.backlog) return null;
+  const t = Date.now();
+  let last = '';
+  for (;;) {
+    let queued = 0;
+    try {
+      const b = await ctx.backlog();
+      queued = Object.values(b).reduce((a, q) => a + q.workflow + q.activity, 0);
+      last = JSON.stringify(b);
+    } catch {
+      queued = 1;
+    }
+    if (queued < 10) break;
+    if (Date.now() - t > timeoutMs) {
+      ctx.say(`  still ${queued} tasks queued ${timeoutMs / 1000} s after ${after}; going on (${last})`);
+      break;
+    }
+    if (Date.now() - t > 2_000 && (Date.now() - t) % 10_000 < 1_000)
+      ctx.say(`  ${queued} tasks still queued for the workers…`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  const seconds = Math.round((Date.now() - t) / 100) / 10;
+  if (seconds >= 2) ctx.say(`  the workers caught up ${seconds} s after ${after}`);
+  return seconds;
+}
+
 // ---------------------------------------------------------------- admission
 
 /** Opens the queue for `count` users and waits until each of their tokens reads ACTIVE. */
