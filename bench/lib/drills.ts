@@ -224,6 +224,8 @@ export async function workerKillDrill(s: DrillStack, size: DrillSize, say: (m: s
     concertId: concert.concertId,
     date,
     deadlineMs: 120_000,
+    // Longer than a pending claim (10 s): seats whose hold failed while workers were down come back.
+    soldOutPatienceMs: 12_000,
     onWin: (n, win) => {
       if (n % 2 === 1) {
         paying.push(

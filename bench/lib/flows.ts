@@ -41,6 +41,12 @@ export async function sellOut(opts: {
   date: string;
   deadlineMs: number;
   maxAttemptsPerUser?: number;
+  /**
+   * How long a user keeps looking at an empty seat map before giving up (0: at once). Holds
+   * that fail (e.g. while no worker runs) free their seats again, so users who refresh a
+   * sold-out page for a while get them.
+   */
+  soldOutPatienceMs?: number;
   /** Called on each win with the number of wins so far (in the caller's turn, before the user stops). */
   onWin?: (wins: number, win: Win) => void;
 }): Promise<SellOutResult> {
@@ -53,6 +59,7 @@ export async function sellOut(opts: {
   let soldOutSeen = 0;
   await Promise.all(
     users.map(async (user, index) => {
+      let emptySince: number | undefined;
       for (let attempt = 0; attempt < maxAttempts && Date.now() < deadline; attempt++) {
         const map = await api.seats(user.token, concertId, date, index + attempt, 'seat map (during race)');
         if (map.status !== 200) {
@@ -65,9 +72,16 @@ export async function sellOut(opts: {
         }
         const free = map.body.seats;
         if (free.length === 0) {
-          soldOutSeen++;
-          return;
+          emptySince ??= Date.now();
+          if (Date.now() - emptySince >= (opts.soldOutPatienceMs ?? 0)) {
+            soldOutSeen++;
+            return;
+          }
+          attempt--;
+          await sleep(1_000);
+          continue;
         }
+        emptySince = undefined;
         const seat = free[Math.floor(Math.random() * free.length)]!;
         attempts++;
         const res = await api.hold(user.token, { concertId, date, seatNo: seat.seatNo }, index + attempt, 'hold');
