@@ -1,5 +1,5 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { createDataSource } from './db/data-source';
@@ -16,6 +16,14 @@ import { admissionTaskQueue, admissionWorkflowId, reservationTaskQueue } from '.
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'worker');
+  // A stop asked for while the worker is still starting (bundling, connecting) reaches no
+  // Temporal worker yet; remember it and stop as soon as start-up is done.
+  let stopRequested = false;
+  const requestStop = (): void => {
+    stopRequested = true;
+  };
+  process.once('SIGINT', requestStop);
+  process.once('SIGTERM', requestStop);
   Runtime.install({
     logger: {
       log: (level, message, meta) => log[level.toLowerCase() as 'info'](meta ?? {}, message),
@@ -36,9 +44,12 @@ async function main(): Promise<void> {
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
 
   const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-  const workflows = workflowBundlePath
-    ? { workflowBundle: { codePath: workflowBundlePath } }
-    : { workflowsPath: require.resolve('./workflows') };
+  // Bundled once and shared by the three workers below.
+  const workflows = {
+    workflowBundle: workflowBundlePath
+      ? { codePath: workflowBundlePath }
+      : await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: Runtime.instance().logger }),
+  };
   const activities = createActivities({ dataSource, redis, keys: redisKeys(config.redisKeyPrefix), config, temporal });
   // Queue entries: many, mostly idle, bursty.
   const worker = await Worker.create({
@@ -89,6 +100,11 @@ async function main(): Promise<void> {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
 
+  if (stopRequested) {
+    log.info('stop requested during start-up; exiting without polling');
+    await Promise.allSettled([dataSource.destroy(), redis.quit(), connection.close()]);
+    process.exit(0);
+  }
   log.info({ taskQueue: config.taskQueue }, 'worker running');
   await Promise.all([worker.run(), reservationWorker.run(), admissionWorker.run()]);
   log.info('worker stopped; closing connections');
