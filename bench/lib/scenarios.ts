@@ -255,6 +255,8 @@ export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Prom
   if (!ctx.backlog) return null;
   const t = Date.now();
   let last = '';
+  // Quiet for three samples in a row: signals sent by the admission loop show up a tick later.
+  let quiet = 0;
   for (;;) {
     let queued = 0;
     try {
@@ -264,7 +266,8 @@ export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Prom
     } catch {
       queued = 1;
     }
-    if (queued < 10) break;
+    quiet = queued < 10 ? quiet + 1 : 0;
+    if (quiet >= 3) break;
     if (Date.now() - t > timeoutMs) {
       ctx.say(`  still ${queued} tasks queued ${timeoutMs / 1000} s after ${after}; going on (${last})`);
       break;
@@ -274,7 +277,7 @@ export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Prom
     await new Promise((r) => setTimeout(r, 1_000));
   }
   const seconds = Math.round((Date.now() - t) / 100) / 10;
-  if (seconds >= 2) ctx.say(`  the workers caught up ${seconds} s after ${after}`);
+  if (seconds >= 4) ctx.say(`  the workers caught up ${seconds} s after ${after}`);
   return seconds;
 }
 
