@@ -123,6 +123,9 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   });
 
   setHandler(cancelUpdate, async (request) => {
+    // A cancel may arrive while the hold it names is still being written (the API cancels a
+    // hold whose answer it could not deliver): let the hold settle first.
+    await condition(() => reservation !== null || holdFailed);
     while (busy) await condition(() => !busy);
     if (!reservation || ended || request.reservationId !== reservation.reservationId) throw notHeld();
     busy = true;

@@ -1,5 +1,8 @@
+import { NativeConnection, Worker } from '@temporalio/worker';
 import request from 'supertest';
+import { createActivities } from '../../src/activities';
 import { WORKFLOW_CALL_DEADLINE_MS } from '../../src/api/deadline';
+import { reservationTaskQueue } from '../../src/shared/ids';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor } from '../helpers/auth';
@@ -17,7 +20,7 @@ describe('holds while no worker runs (API, no worker)', () => {
     await stack?.stop();
   });
 
-  it('when no worker picks up the hold, then the client gets 503 with Retry-After after the deadline and the seat is not taken', async () => {
+  it('when no worker picks up the hold, then the client gets 503 with Retry-After after the deadline, and the hold completed later is cancelled', async () => {
     const created = await request(stack.app)
       .post('/v1/admin/concerts')
       .set(adminKey)
@@ -42,5 +45,31 @@ describe('holds while no worker runs (API, no worker)', () => {
       [created.body.concertId],
     );
     expect(seat.status).toBe('AVAILABLE');
-  }, 30_000);
+
+    // A worker arrives late and completes the hold the client was told had failed: the API's
+    // cancel of that undelivered hold releases it again.
+    const connection = await NativeConnection.connect({ address: stack.deps.config.temporalAddress });
+    const worker = await Worker.create({
+      connection,
+      taskQueue: reservationTaskQueue(stack.deps.config.taskQueue),
+      workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
+      activities: createActivities({ ...stack.deps, dataSource: stack.db.dataSource }),
+    });
+    await worker.runUntil(async () => {
+      const deadline = Date.now() + 20_000;
+      let rows: Array<{ status: string }> = [];
+      while (Date.now() < deadline) {
+        rows = await stack.db.dataSource.query('SELECT status FROM reservations WHERE user_id = ?', [user.userId]);
+        if (rows.length > 0 && rows.every((r) => r.status !== 'HELD')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(rows.map((r) => r.status)).toEqual(['CANCELLED']);
+      const [after] = await stack.db.dataSource.query(
+        'SELECT s.status FROM seats s JOIN performances p ON p.id = s.performance_id WHERE p.concert_id = ? AND s.seat_no = 5',
+        [created.body.concertId],
+      );
+      expect(after.status).toBe('AVAILABLE');
+    });
+    await connection.close();
+  }, 60_000);
 });

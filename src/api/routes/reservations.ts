@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
 import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -16,6 +20,9 @@ import type { AppDeps } from '../deps';
 import { domainError, HttpError } from '../errors';
 import { authOf, requireToken } from '../gate';
 import { isoDate, parse, seatNo, uuid } from '../validation';
+
+/** How long the API keeps trying to cancel a hold whose 201 it could not deliver. */
+const UNDELIVERED_HOLD_CANCEL_MS = 5 * 60_000;
 
 const holdBody = z.strictObject({ concertId: uuid, date: isoDate, seatNo });
 const reservationParams = z.object({ reservationId: uuid });
@@ -89,6 +96,19 @@ export function reservationsRouter(deps: AppDeps): Router {
     } catch (err) {
       // The hold activity replaces our claim with what MySQL saw; anything else is ours to undo.
       await dropClaim(deps.redis, key, seat, claim).catch(() => undefined);
+      if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
+        // The client hears 503 and never learns this reservation id, but the hold may still
+        // complete once a worker gets to it: cancel it, so no seat stays held for a user who
+        // was told the hold failed. The workflow lets the hold settle before the cancel runs.
+        void deps.temporal
+          .withDeadline(Date.now() + UNDELIVERED_HOLD_CANCEL_MS, () =>
+            deps.temporal.workflow
+              .getHandle(workflowId)
+              .executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }),
+          )
+          .then(() => req.log.info({ reservationId }, 'cancelled a hold whose answer timed out'))
+          .catch(() => undefined);
+      }
       throw err;
     }
   });
