@@ -38,14 +38,19 @@ export function createApp(deps: AppDeps): Express {
     (req as { id?: string }).id = id;
     next();
   });
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
-    }),
-  );
+  // A log line per request only when asked for (LOG_LEVEL debug or trace): at the default level
+  // it would cost every request a child logger for a line nobody keeps. Errors are logged with
+  // their request id by the error handler either way.
+  if (deps.log.isLevelEnabled('debug')) {
+    app.use(
+      pinoHttp({
+        logger: deps.log,
+        genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
+        autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+      }),
+    );
+  }
   app.use(metrics.middleware);
   app.use(express.json({ limit: '16kb' }));
 
