@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Config } from '../config';
+import type { IdentityVerifier } from '../identity';
 import type { RedisKeys } from '../redis/keys';
 import type { TokenService } from './tokens';
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   keys: RedisKeys;
   temporal: Client;
   tokens: TokenService;
+  /** Verifies identity tokens (token request, `/v1/me`). */
+  identity: IdentityVerifier;
   /** Run, in order, when the process shuts down (e.g. closing pub/sub subscribers). */
   shutdownHooks: Array<() => Promise<void>>;
 }

@@ -8,6 +8,8 @@ import { createApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/deps';
 import { TokenService } from '../../src/api/tokens';
 import type { Config } from '../../src/config';
+import { identityVerifierFor } from '../../src/identity';
+import type { IdentityVerifier } from '../../src/identity';
 import { createRedis } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
 import { reservationTaskQueue } from '../../src/shared/ids';
@@ -28,7 +30,10 @@ export interface InProcessStack {
  * The API app and a worker in this test process, against the shared dev server, a fresh
  * database and a fresh Redis prefix: for supertest API tests.
  */
-export async function startInProcessStack(config: Config, { worker: withWorker = true } = {}): Promise<InProcessStack> {
+export async function startInProcessStack(
+  config: Config,
+  { worker: withWorker = true, identity }: { worker?: boolean; identity?: IdentityVerifier } = {},
+): Promise<InProcessStack> {
   const db = await createTestDatabase(config.databaseUrl);
   const cfg = { ...config, databaseUrl: db.url };
   const redis = createRedis(cfg.redisUrl, 'test-api');
@@ -43,6 +48,7 @@ export async function startInProcessStack(config: Config, { worker: withWorker =
     keys,
     temporal,
     tokens: new TokenService(cfg.tokenSecret),
+    identity: identity ?? identityVerifierFor(cfg),
     shutdownHooks: [],
   };
   const app = createApp(deps);

@@ -34,5 +34,13 @@ export function configEnv(config: Config): Record<string, string> {
     MAX_BALANCE: String(config.maxBalance),
     LOG_LEVEL: config.logLevel,
     DB_POOL_SIZE: String(config.dbPoolSize),
+    // Unset ones are empty strings, which loadConfig reads as unset.
+    AUTH_JWT_SECRET: config.authJwtSecret ?? '',
+    AUTH_JWKS_URL: config.authJwksUrl ?? '',
+    AUTH_ISSUER: config.authIssuer ?? '',
+    AUTH_AUDIENCE: config.authAudience ?? '',
+    MAX_HOLDS_PER_USER: String(config.maxHoldsPerUser),
+    TOKEN_RATE_PER_MINUTE: String(config.tokenRatePerMinute),
+    NODE_ENV: config.production ? 'production' : (process.env.NODE_ENV ?? ''),
   };
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
-import { z } from 'zod';
 import { queueEventHub, QueueService } from '../../queue';
 import type { QueueTokenView } from '../../queue';
 import { admitSignal } from '../../shared/definitions';
@@ -10,9 +9,7 @@ import type { queueEntryWorkflow } from '../../workflows/queue-entry';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { authenticate } from '../gate';
-import { parse, uuid } from '../validation';
-
-const createTokenBody = z.object({ userId: uuid });
+import { requireIdentity, tokenRateLimit, tokenRequestUser } from '../identity-gate';
 
 /**
  * `/v1/queue`: enter the line, read the entry's state, follow it as Server-Sent Events.
@@ -39,8 +36,8 @@ export function queueRouter(deps: AppDeps): Router {
     });
   }
 
-  router.post('/tokens', async (req, res) => {
-    const { userId } = parse(createTokenBody, req.body ?? {});
+  router.post('/tokens', requireIdentity(deps.identity), tokenRateLimit(deps), async (req, res) => {
+    const userId = tokenRequestUser(req, res);
     await deps.dataSource.query('INSERT IGNORE INTO users (id) VALUES (?)', [userId]);
     const newTokenId = randomUUID();
     const token = await deps.tokens.sign({ userId, tokenId: newTokenId });
