@@ -1,10 +1,10 @@
 import type { Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Config } from '../config';
 import { IdentityKeysUnavailableError } from '../identity';
 import type { Identity, IdentityVerifier } from '../identity';
+import type { RedisClient } from '../redis/client';
 import type { RedisKeys } from '../redis/keys';
 import { HttpError } from './errors';
 import { parse, uuid } from './validation';
@@ -41,10 +41,11 @@ export const identityOf = (res: Response): Identity => res.locals.identity as Id
  * (one key per user, so it also works on a Redis Cluster); `429 RATE_LIMITED` with
  * `Retry-After` beyond. Only authenticated calls count.
  */
-export function tokenRateLimit(deps: { redis: Redis; keys: RedisKeys; config: Config }): RequestHandler {
+export function tokenRateLimit(deps: { redis: RedisClient; keys: RedisKeys; config: Config }): RequestHandler {
   const limiter = new RateLimiterRedis({
     storeClient: deps.redis,
-    keyPrefix: `${deps.keys.prefix}rl:queue-tokens`,
+    // rate-limiter-flexible appends `:<userId>`: one key per user, fine on a Cluster.
+    keyPrefix: deps.keys.tokenRate.replace(/:$/, ''),
     points: deps.config.tokenRatePerMinute,
     duration: 60,
   });

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import pino from 'pino';
 import type { CryptoKey, JWK } from 'jose';
 import request from 'supertest';
 import { createApp } from '../../src/api/app';
@@ -245,7 +246,12 @@ describe('identity tokens (API.md Identity)', () => {
       const down = await jwksServer();
       await down.close();
       const config = { ...stack.deps.config, authJwtSecret: null, authJwksUrl: down.url };
-      const unreachable = createApp({ ...stack.deps, identity: identityVerifierFor(config), shutdownHooks: [] });
+      const unreachable = createApp({
+        ...stack.deps,
+        identity: identityVerifierFor(config),
+        log: pino({ level: 'silent' }), // the 503 is expected; keep the output quiet
+        shutdownHooks: [],
+      });
       const res = await enter(unreachable, bearer(await sign(ec.privateKey, { alg: 'ES256', kid: 'ec-1' })));
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
@@ -324,7 +330,7 @@ describe('identity tokens (API.md Identity)', () => {
     });
 
     it('when 12 concurrent requests of one user arrive at two api instances sharing Redis, then exactly 3 pass', async () => {
-      const otherRedis = createRedis(stack.deps.config.redisUrl, 'test-api-2');
+      const otherRedis = createRedis(stack.deps.config, 'test-api-2');
       try {
         const second = createApp({ ...stack.deps, redis: otherRedis, shutdownHooks: [] });
         const identity = await identityFor(randomUUID());

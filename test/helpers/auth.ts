@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis/client';
 import type { DataSource } from 'typeorm';
 import { TokenService } from '../../src/api/tokens';
 import { loadConfig } from '../../src/config';
@@ -21,7 +21,7 @@ export interface TestUser {
  * the user row into MySQL), for tests of the booking funnel that do not go through the queue.
  */
 export async function tokenFor(
-  deps: { redis: Redis; keys: RedisKeys; dataSource: DataSource; tokenSecret: string },
+  deps: { redis: RedisClient; keys: RedisKeys; dataSource: DataSource; tokenSecret: string },
   {
     status = 'ACTIVE',
     userId = randomUUID(),
