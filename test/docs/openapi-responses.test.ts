@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
-import { tokenFor } from '../helpers/auth';
+import { identityFor, tokenFor } from '../helpers/auth';
 import type { TestUser } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
 import type { CheckedResponse } from '../helpers/openapi';
@@ -66,8 +66,9 @@ describe('real responses against docs/openapi.yaml', () => {
 
     // The queue: a new entry (201), the same entry again (200), and its current state.
     const queuedUser = randomUUID();
-    const entered = check(await request(app).post('/v1/queue/tokens').send({ userId: queuedUser }), 201);
-    check(await request(app).post('/v1/queue/tokens').send({ userId: queuedUser }), 200);
+    const identity = await identityFor(queuedUser);
+    const entered = check(await request(app).post('/v1/queue/tokens').set(identity).send({ userId: queuedUser }), 201);
+    check(await request(app).post('/v1/queue/tokens').set(identity).send({ userId: queuedUser }), 200);
     const queued = { Authorization: `Bearer ${(entered.body as { token: string }).token}` };
     check(await request(app).get('/v1/queue/tokens/current').set(queued), 200);
     check(await request(app).get(`/v1/admin/queue/users/${queuedUser}`).set(admin), 200);
