@@ -118,7 +118,7 @@ describe('real responses against docs/openapi.yaml', () => {
       await request(app).get(`${balancePath}/history?limit=1&before=${nextCursor}`).set(again.auth),
       200,
     );
-    expect(rest.body).toEqual({ entries: [expect.objectContaining({ type: 'CHARGE' })] });
+    expect(rest.body).toEqual({ entries: [expect.objectContaining({ type: 'CHARGE' })], nextCursor: null });
     check(await request(app).get(`/v1/users/${randomUUID()}/payments`).set(again.auth), 403);
 
     const all = spec.operations().map((op) => `${op.method} ${op.path}`);

@@ -52,7 +52,7 @@ export function balanceRouter(deps: AppDeps): Router {
     const userId = req.params.userId as string;
     const { limit, before } = parse(pageQuery, req.query, 'query');
     const { items, nextCursor } = await listLedger(deps.dataSource, userId, { limit, ...(before ? { before } : {}) });
-    res.json({ entries: items, ...(nextCursor ? { nextCursor } : {}) });
+    res.json({ entries: items, nextCursor: nextCursor ?? null });
   });
 
   return router;

@@ -101,7 +101,7 @@ export function paymentsRouter(deps: AppDeps): Router {
     const userId = req.params.userId as string;
     const { limit, before } = parse(pageQuery, req.query, 'query');
     const { items, nextCursor } = await listPayments(deps.dataSource, userId, { limit, ...(before ? { before } : {}) });
-    res.json({ payments: items, ...(nextCursor ? { nextCursor } : {}) });
+    res.json({ payments: items, nextCursor: nextCursor ?? null });
   });
 
   return router;
