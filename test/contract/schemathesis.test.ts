@@ -42,6 +42,10 @@ request-timeout = 15
 # (sent at once on connect) and validate that.
 max-stream-events = 1
 
+# No state carried between runs (crash replays, learned examples): each run is the seed's alone.
+[cache]
+enabled = false
+
 [generation]
 max-examples = ${MAX_EXAMPLES}
 database = "none"
@@ -93,6 +97,8 @@ function runSchemathesis(st: string, args: string[], env: Record<string, string>
   return new Promise((resolve, reject) => {
     const child = spawn(st, args, {
       env: { ...process.env, ...env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' },
+      // Schemathesis keeps per-project files in its working directory: not in the checkout.
+      cwd: path.dirname(logFile),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
