@@ -207,6 +207,8 @@ describe('the HTTP contract fuzzed with Schemathesis', () => {
         '--report-junit-path',
         junitFile,
         '--no-color',
+        // For a deeper local triage, e.g. CONTRACT_ST_ARGS=--continue-on-failure (one run goes on past a failure).
+        ...(process.env.CONTRACT_ST_ARGS?.split(' ').filter(Boolean) ?? []),
       ];
       const result = await runSchemathesis(
         st,
