@@ -216,7 +216,12 @@ describe('the HTTP contract fuzzed with Schemathesis', () => {
         { ST_IDENTITY_TOKEN: identity, ST_QUEUE_TOKEN: buyer.token, ST_ADMIN_KEY: ADMIN_KEY, ST_USER_ID: buyer.userId },
         logFile,
       );
-      const junit = readFileSync(junitFile, 'utf8');
+      let junit = '';
+      try {
+        junit = readFileSync(junitFile, 'utf8');
+      } catch {
+        throw new Error(`Schemathesis wrote no report (exit ${String(result.code)}):\n${result.output.slice(-5000)}`);
+      }
       const counts = junitCounts(junit);
       const summary = `st ${args.join(' ')}\nexit ${String(result.code)} after ${Math.round(result.elapsedMs / 1000)} s; log ${logFile}, report ${junitFile}\n`;
       if (result.code !== 0 || counts.failures > 0 || counts.errors > 0) {
