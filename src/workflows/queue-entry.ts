@@ -71,7 +71,8 @@ export async function queueEntryWorkflow(input: QueueEntryInput): Promise<QueueE
   setHandler(entryStateQuery, state);
   setHandler(admitSignal, (admit) => {
     if (admit.tokenId !== input.tokenId) {
-      next = admit;
+      // A later admission of the same user (v1 runs ignore other tokens, as they always did).
+      if (input.activeUntil !== undefined && admit.activeUntil > (next?.activeUntil ?? input.activeUntil)) next = admit;
     } else if (status === 'WAITING') {
       activeUntil = admit.activeUntil;
       setStatus('ACTIVE');
