@@ -21,17 +21,19 @@ import { ensureMariaDb, ensureRedis, freePort } from '../scripts/provision';
 import { loadConfig } from '../src/config';
 import type { Config } from '../src/config';
 import { createDataSource } from '../src/db/data-source';
-import { testConfig } from '../test/helpers/config';
-import { createTestDatabase } from '../test/helpers/db';
-import type { TestDatabase } from '../test/helpers/db';
-import { createTestRedis } from '../test/helpers/redis';
-import type { Stack } from '../test/helpers/stack';
+import { testConfig } from '../scripts/lib/config';
+import { createTestDatabase } from '../scripts/lib/db';
+import type { TestDatabase } from '../scripts/lib/db';
+import { DevServer, TEMPORAL_STORAGES, ensureWorkflowBundle } from '../scripts/lib/dev-server';
+import type { TemporalStorage } from '../scripts/lib/dev-server';
+import { ROOT, stopChild } from '../scripts/lib/process';
+import { createTestRedis } from '../scripts/lib/redis';
+import { startStack } from '../scripts/lib/stack';
+import type { Stack } from '../scripts/lib/stack';
 import { CEILING_ROWS, prepareCeilingTable } from './ceiling-server';
 import { ServiceApi } from './lib/api';
 import { infrastructurePids } from './lib/cpu';
 import type { Watched } from './lib/cpu';
-import { DevServer, ROOT, TEMPORAL_STORAGES, ensureWorkflowBundle, stopChild } from './lib/env';
-import type { TemporalStorage } from './lib/env';
 import type { BenchUser } from './lib/http';
 import { markdown, textTable } from './lib/report';
 import type { RunMeta, ScenarioResult } from './lib/report';
@@ -155,9 +157,6 @@ async function main(): Promise<void> {
   const outDir = quick ? path.join(os.tmpdir(), 'concert-bench-quick') : path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   say(`work dir ${workDir} (logs in ${logDir})`);
-
-  // Imported after TEST_LOG_DIR is set: the stack helper reads it when loaded.
-  const { startStack } = await import('../test/helpers/stack');
 
   say('bundling the workflows once for every worker…');
   await ensureWorkflowBundle(workDir);

@@ -1,5 +1,6 @@
 /** The service's HTTP contract (/work/shared/API.md), as calls the scenarios and drills make. */
-import { call, pool, until } from './http';
+import { sleep, until } from '../../scripts/lib/wait';
+import { call, pool } from './http';
 import type { Answer, BenchUser, Recorder } from './http';
 
 export interface TokenBody {
@@ -154,7 +155,7 @@ export class ServiceApi {
         if (attempt >= 20 || (res.status >= 400 && res.status < 500)) {
           throw new Error(`POST /v1/queue/tokens for ${userId} answered ${res.status}: ${JSON.stringify(res.body)}`);
         }
-        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+        await sleep(100 * (attempt + 1));
       }
     });
   }
@@ -164,13 +165,12 @@ export class ServiceApi {
     let pending = [...tokens];
     await until(
       `${tokens.length} tokens ACTIVE`,
-      timeoutMs,
       async () => {
         const states = await pool(pending, concurrency, async (token, i) => (await this.current(token, i)).body.status);
         pending = pending.filter((_, i) => states[i] !== 'ACTIVE');
-        return pending.length === 0 ? true : undefined;
+        return pending.length === 0;
       },
-      250,
+      { ms: timeoutMs, everyMs: 250, retryErrors: true },
     );
   }
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { LoadJob, LoadResult } from '../load';
 import { CpuProbe } from './cpu';
 import type { CpuReport, Watched } from './cpu';
-import { ROOT } from './env';
+import { ROOT } from '../../scripts/lib/process';
 
 export interface LoadRun {
   result: LoadResult;

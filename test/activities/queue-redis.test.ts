@@ -7,9 +7,9 @@ import type { Config } from '../../src/config';
 import { QueueService } from '../../src/queue';
 import type { RedisKeys } from '../../src/redis/keys';
 import type { AdmitSignal } from '../../src/shared/types';
-import { testConfig } from '../helpers/config';
-import { createTestRedis } from '../helpers/redis';
-import type { TestRedis } from '../helpers/redis';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestRedis } from '../../scripts/lib/redis';
+import type { TestRedis } from '../../scripts/lib/redis';
 
 /** A Temporal client double that records admit signals (or fails them as told). */
 function fakeTemporal(fail: (workflowId: string) => Error | null = () => null) {

@@ -13,7 +13,7 @@ import { QueueEventHub, queueEventHub } from '../../src/queue';
 import type { QueueTokenView } from '../../src/queue';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 
 interface SseEvent {
   event: string;

@@ -4,7 +4,7 @@ import { reservationWorkflowId } from '../../src/shared/ids';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { validateResponse } from '../helpers/openapi';
 
 const HOLD_SECONDS = 300;

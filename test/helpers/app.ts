@@ -11,8 +11,8 @@ import type { Config } from '../../src/config';
 import { createRedis } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
 import { reservationTaskQueue } from '../../src/shared/ids';
-import type { TestDatabase } from './db';
-import { createTestDatabase } from './db';
+import type { TestDatabase } from '../../scripts/lib/db';
+import { createTestDatabase } from '../../scripts/lib/db';
 
 export interface InProcessStack {
   app: Express;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -8,23 +7,16 @@ import { TokenService } from '../../src/api/tokens';
 import { QueueService } from '../../src/queue';
 import { admissionWorkflowId } from '../../src/shared';
 import { queueAdmissionWorkflow } from '../../src/workflows';
-import { testConfig } from '../helpers/config';
-import { createTestRedis } from '../helpers/redis';
-import type { TestRedis } from '../helpers/redis';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestRedis } from '../../scripts/lib/redis';
+import type { TestRedis } from '../../scripts/lib/redis';
 import { createTimeSkippingEnv } from '../helpers/temporal';
+import { until } from '../../scripts/lib/wait';
 
 const workflowsOption = () =>
   process.env.WORKFLOW_BUNDLE_PATH
     ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: require.resolve('../../src/workflows') };
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(20);
-  }
-}
 
 /**
  * The admission loop with the REAL queue activities against real Redis (own key prefix),

@@ -2,13 +2,11 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
-import { freePort } from '../../scripts/provision';
 import type { Config } from '../../src/config';
+import { freePort } from '../provision';
 import { configEnv } from './config';
-
-const ROOT = path.resolve(__dirname, '../..');
-export const LOG_DIR = process.env.TEST_LOG_DIR ?? '/tmp/concert-test-logs';
+import { logDir, ROOT, waitForExit } from './process';
+import { sleep } from './wait';
 
 export interface StackProcess {
   name: string;
@@ -30,14 +28,14 @@ export interface Stack {
 }
 
 function spawnService(kind: 'api' | 'worker', name: string, env: Record<string, string>): ChildProcess {
-  mkdirSync(LOG_DIR, { recursive: true });
-  const log = createWriteStream(path.join(LOG_DIR, `${name}.log`), { flags: 'a' });
+  mkdirSync(logDir(), { recursive: true });
+  const log = createWriteStream(path.join(logDir(), `${name}.log`), { flags: 'a' });
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', path.join(ROOT, 'src', kind === 'api' ? 'server.ts' : 'worker.ts')],
     {
       cwd: ROOT,
-      // info level: readiness is read from the "worker running" line; logs go to LOG_DIR.
+      // info level: readiness is read from the "worker running" line; logs go to TEST_LOG_DIR.
       env: { ...process.env, ...env, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -47,22 +45,11 @@ function spawnService(kind: 'api' | 'worker', name: string, env: Record<string, 
   return child;
 }
 
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
 async function waitForLine(child: ChildProcess, pattern: RegExp, ms: number, name: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let seen = '';
     const timer = setTimeout(
-      () => reject(new Error(`${name} did not report ready within ${ms} ms (see ${LOG_DIR}/${name}.log)`)),
+      () => reject(new Error(`${name} did not report ready within ${ms} ms (see ${logDir()}/${name}.log)`)),
       ms,
     );
     const onData = (chunk: Buffer): void => {
@@ -76,7 +63,7 @@ async function waitForLine(child: ChildProcess, pattern: RegExp, ms: number, nam
     child.stdout?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code} before it was ready (see ${LOG_DIR}/${name}.log)`));
+      reject(new Error(`${name} exited with ${code} before it was ready (see ${logDir()}/${name}.log)`));
     });
   });
 }
@@ -84,16 +71,16 @@ async function waitForLine(child: ChildProcess, pattern: RegExp, ms: number, nam
 async function waitForReady(url: string, child: ChildProcess, ms: number, name: string): Promise<void> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} (see ${LOG_DIR}/${name}.log)`);
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} (see ${logDir()}/${name}.log)`);
     try {
       const res = await fetch(`${url}/readyz`);
       if (res.status === 200) return;
     } catch {
       // not listening yet
     }
-    await delay(100);
+    await sleep(100);
   }
-  throw new Error(`${name} was not ready within ${ms} ms (see ${LOG_DIR}/${name}.log)`);
+  throw new Error(`${name} was not ready within ${ms} ms (see ${logDir()}/${name}.log)`);
 }
 
 /**
@@ -145,5 +132,35 @@ export async function startStack(config: Config, { apis = 2, workers = 2 } = {})
   } catch (err) {
     await stack.stop();
     throw err;
+  }
+}
+
+/** One api process on a given port (for restarting an api of a running stack on its old port). */
+export async function spawnApi(
+  config: Config,
+  port: number,
+  name: string,
+  dir = logDir(),
+): Promise<{ child: ChildProcess; url: string }> {
+  mkdirSync(dir, { recursive: true });
+  const log = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'server.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, ...configEnv({ ...config, port }), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode} (see ${dir}/${name}.log)`);
+    try {
+      if ((await fetch(`${url}/healthz`)).status === 200) return { child, url };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not listen within 60 s`);
+    await sleep(100);
   }
 }

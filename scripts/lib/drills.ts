@@ -1,7 +1,7 @@
 /**
  * Fault drills: the service under load while its parts fail. Each drill returns the
  * invariants it checked (read from MySQL, Temporal and the API) and what it measured;
- * `npm run drill` runs them at full size, test/integration/drill.test.ts in a short form.
+ * `npm run drill` (bench/drill.ts) runs them at full size, test/integration/drill.test.ts in a short form.
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,21 +10,23 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../src/config';
 import { createDataSource } from '../../src/db/data-source';
 import { queueEntryWorkflowId } from '../../src/shared/ids';
-import { createTestDatabase } from '../../test/helpers/db';
-import type { TestDatabase } from '../../test/helpers/db';
-import { LOG_DIR, startStack } from '../../test/helpers/stack';
-import type { Stack, StackProcess } from '../../test/helpers/stack';
-import { ServiceApi } from './api';
-import type { Reservation } from './api';
-import { moneyCheck, moneyTotals, paymentsPresent, seatChecks, seatStatuses } from './checks';
-import type { DevServer, PrivateRedis } from './env';
-import { portOf, spawnApi, stopChild } from './env';
-import { chargeWinners, holdEach, payWins, sellOut } from './flows';
-import type { PayOutcome, Win } from './flows';
-import { pool, until } from './http';
-import type { BenchUser } from './http';
-import type { Check } from './report';
-import { distribution } from './stats';
+import { ServiceApi } from '../../bench/lib/api';
+import type { Reservation } from '../../bench/lib/api';
+import { moneyCheck, moneyTotals, paymentsPresent, seatChecks, seatStatuses } from '../../bench/lib/checks';
+import { chargeWinners, holdEach, payWins, sellOut } from '../../bench/lib/flows';
+import type { PayOutcome, Win } from '../../bench/lib/flows';
+import { pool } from '../../bench/lib/http';
+import type { BenchUser } from '../../bench/lib/http';
+import type { Check } from '../../bench/lib/report';
+import { distribution } from '../../bench/lib/stats';
+import { createTestDatabase } from './db';
+import type { TestDatabase } from './db';
+import type { DevServer } from './dev-server';
+import { portOf, stopChild } from './process';
+import type { PrivateRedis } from './redis';
+import { spawnApi, startStack } from './stack';
+import type { Stack, StackProcess } from './stack';
+import { sleep, until } from './wait';
 
 export interface DrillResult {
   name: string;
@@ -64,7 +66,6 @@ export const FULL_DRILL: DrillSize = {
 };
 
 const PRICE = 50_000;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dateFor = (offsetDays: number): string =>
   new Date(Date.parse('2027-03-01T00:00:00Z') + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
@@ -426,7 +427,7 @@ export async function apiRestartDrill(
   const restart = async (): Promise<void> => {
     killedAt = Date.now();
     await stack.kill(victim, 'SIGKILL');
-    const replacement = await spawnApi(config, port, `${victim.name}-restarted`, LOG_DIR);
+    const replacement = await spawnApi(config, port, `${victim.name}-restarted`);
     s.replacements.push(replacement.child);
     backAt = Date.now();
   };
@@ -574,17 +575,25 @@ export async function redisRestartDrill(
     say('redis drill: killing Redis (SIGKILL)…');
     await redis.down('SIGKILL');
     const downAt = Date.now();
-    const readyDown = await until('readyz 503 naming Redis', 15_000, async () => {
-      const r = await api.readyz(0);
-      return r.status === 503 && r.body.checks?.Redis === 'down' ? r : undefined;
-    });
+    const readyDown = await until(
+      'readyz 503 naming Redis',
+      async () => {
+        const r = await api.readyz(0);
+        return r.status === 503 && r.body.checks?.Redis === 'down' ? r : undefined;
+      },
+      { ms: 15_000, everyMs: 200, retryErrors: true },
+    );
     const duringOutage = await api.seats(holders[0]!.token, concert.concertId, date, 1);
     await redis.up();
     say('redis drill: Redis is back, empty');
-    await until('readyz 200 after Redis returned', 30_000, async () => {
-      const answers = await Promise.all([api.readyz(0), api.readyz(1)]);
-      return answers.every((r) => r.status === 200) ? true : undefined;
-    });
+    await until(
+      'readyz 200 after Redis returned',
+      async () => {
+        const answers = await Promise.all([api.readyz(0), api.readyz(1)]);
+        return answers.every((r) => r.status === 200);
+      },
+      { ms: 30_000, everyMs: 200, retryErrors: true },
+    );
     const readyAfterMs = Date.now() - downAt;
 
     // What a waiting client sees now, and what it takes to get back in line.
