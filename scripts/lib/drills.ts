@@ -10,7 +10,7 @@ import type { DataSource } from 'typeorm';
 import type { Config } from '../../src/config';
 import { createDataSource } from '../../src/db/data-source';
 import { queueEntryWorkflowId } from '../../src/shared/ids';
-import { ServiceApi } from '../../bench/lib/api';
+import { ServiceApi, identityEnv } from '../../bench/lib/api';
 import type { Reservation } from '../../bench/lib/api';
 import { moneyCheck, moneyTotals, paymentsPresent, seatChecks, seatStatuses } from '../../bench/lib/checks';
 import { chargeWinners, holdEach, payWins, sellOut } from '../../bench/lib/flows';
@@ -102,7 +102,7 @@ export async function startDrillStack(
   await ds.initialize();
   let stack: Stack;
   try {
-    stack = await startStack(config, processes);
+    stack = await startStack(config, { ...processes, env: identityEnv() });
   } catch (err) {
     await ds.destroy();
     await db.drop();
@@ -427,7 +427,7 @@ export async function apiRestartDrill(
   const restart = async (): Promise<void> => {
     killedAt = Date.now();
     await stack.kill(victim, 'SIGKILL');
-    const replacement = await spawnApi(config, port, `${victim.name}-restarted`);
+    const replacement = await spawnApi(config, port, `${victim.name}-restarted`, undefined, identityEnv());
     s.replacements.push(replacement.child);
     backAt = Date.now();
   };

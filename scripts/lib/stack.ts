@@ -27,12 +27,27 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-function spawnService(kind: 'api' | 'worker', name: string, env: Record<string, string>): ChildProcess {
+/** Extra settings of a stack's processes. */
+export interface StackOptions {
+  apis?: number;
+  workers?: number;
+  /** Environment for every process, winning over `config` (e.g. AUTH_JWT_SECRET). */
+  env?: Record<string, string>;
+  /** Node flags for the api processes only (e.g. `--cpu-prof`). */
+  apiNodeArgs?: string[];
+}
+
+function spawnService(
+  kind: 'api' | 'worker',
+  name: string,
+  env: Record<string, string>,
+  nodeArgs: readonly string[] = [],
+): ChildProcess {
   mkdirSync(logDir(), { recursive: true });
   const log = createWriteStream(path.join(logDir(), `${name}.log`), { flags: 'a' });
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(ROOT, 'src', kind === 'api' ? 'server.ts' : 'worker.ts')],
+    [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src', kind === 'api' ? 'server.ts' : 'worker.ts')],
     {
       cwd: ROOT,
       // info level: readiness is read from the "worker running" line; logs go to TEST_LOG_DIR.
@@ -88,7 +103,10 @@ async function waitForReady(url: string, child: ChildProcess, ms: number, name: 
  * with `config` (the database must be migrated). Resolves once every API answers /readyz
  * 200 and every worker polls its task queue.
  */
-export async function startStack(config: Config, { apis = 2, workers = 2 } = {}): Promise<Stack> {
+export async function startStack(
+  config: Config,
+  { apis = 2, workers = 2, env = {}, apiNodeArgs = [] }: StackOptions = {},
+): Promise<Stack> {
   const tag = config.taskQueue;
   const stack: Stack = {
     apis: [],
@@ -96,7 +114,7 @@ export async function startStack(config: Config, { apis = 2, workers = 2 } = {})
     urls: [],
     async addWorker() {
       const name = `${tag}-worker-${stack.workers.length + 1}`;
-      const child = spawnService('worker', name, configEnv(config));
+      const child = spawnService('worker', name, { ...configEnv(config), ...env });
       const proc = { name, child };
       stack.workers.push(proc);
       await waitForLine(child, /"msg":"worker running"/, 60_000, name);
@@ -119,7 +137,7 @@ export async function startStack(config: Config, { apis = 2, workers = 2 } = {})
     const apiStarts = Array.from({ length: apis }, async (_, i) => {
       const port = await freePort();
       const name = `${tag}-api-${i + 1}`;
-      const child = spawnService('api', name, configEnv({ ...config, port }));
+      const child = spawnService('api', name, { ...configEnv({ ...config, port }), ...env }, apiNodeArgs);
       const url = `http://127.0.0.1:${port}`;
       stack.apis.push({ name, child, url });
       await waitForReady(url, child, 60_000, name);
@@ -141,12 +159,13 @@ export async function spawnApi(
   port: number,
   name: string,
   dir = logDir(),
+  env: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   mkdirSync(dir, { recursive: true });
   const log = createWriteStream(path.join(dir, `${name}.log`), { flags: 'a' });
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'server.ts')], {
     cwd: ROOT,
-    env: { ...process.env, ...configEnv({ ...config, port }), LOG_LEVEL: 'info' },
+    env: { ...process.env, ...configEnv({ ...config, port }), ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
