@@ -2,7 +2,7 @@
  * `npm run drill [-- --short]`: the fault drills at full size (see scripts/lib/drills.ts), each
  * against 2 api + 2 worker processes, an on-disk Temporal dev server and, for the Redis
  * drill, a private redis-server, all started (and stopped) here. Prints every invariant and
- * writes bench/results/drill-<stamp>.json and .md (with --short: /tmp/concert-bench-quick).
+ * writes bench/results/drill-latest.json and .md (the stamp inside) (with --short: /tmp/concert-bench-quick).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -91,11 +91,11 @@ async function main(): Promise<void> {
   const outDir = short ? path.join(os.tmpdir(), 'concert-bench-quick') : path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const command = `npm run drill${short ? ' -- --short' : ''}`;
-  writeFileSync(path.join(outDir, `drill-${stamp}.json`), JSON.stringify({ command, size, results }, null, 2) + '\n');
-  writeFileSync(path.join(outDir, `drill-${stamp}.md`), markdown(stamp, command, results));
+  writeFileSync(path.join(outDir, `drill-latest.json`), JSON.stringify({ command, size, results }, null, 2) + '\n');
+  writeFileSync(path.join(outDir, `drill-latest.md`), markdown(stamp, command, results));
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.name}: ${c.name}`));
   say(failed.length ? `FAILED: ${failed.join('; ')}` : 'every drill invariant held');
-  say(`results: ${path.join(outDir, `drill-${stamp}.md`)}`);
+  say(`results: ${path.join(outDir, `drill-latest.md`)}`);
   process.exitCode = failed.length ? 1 : 0;
 }
 

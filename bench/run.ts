@@ -630,10 +630,10 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   say(`work dir ${workDir} (logs in ${logDir})`);
 
-  say('bundling the workflows once for every worker…');
-  await ensureWorkflowBundle(workDir);
   const profile = startProfile(opts.profile, workDir, opts.storage);
   cleanups.push(['profile', () => profile.close()]);
+  say('bundling the workflows once for every worker…');
+  await ensureWorkflowBundle(workDir);
 
   const infra = (): Watched[] => infrastructurePids(redisPort);
   let stackWatch: Watched[] = [];
