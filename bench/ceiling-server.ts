@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 0);
   if (process.env.CEILING_KIND === 'http') return bareHttp(port);
   // The same client settings as the api, so the ceiling is the api's Redis path minus our code.
-  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-ceiling');
+  const redis = createRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'bench-ceiling');
   const pool = mysql.createPool({
     uri: process.env.DATABASE_URL!,
     connectionLimit: Number(process.env.POOL_SIZE ?? 20),

@@ -7,15 +7,16 @@ import type { ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { createRedis } from '../../src/redis/client';
+import type { RedisClient } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
 import type { RedisKeys } from '../../src/redis/keys';
 import { freePort, waitForPort } from '../provision';
 import { stopChild } from './process';
 
 export interface TestRedis {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   /** Deletes every key under the prefix and closes the connection. */
   cleanup(): Promise<void>;
@@ -23,20 +24,28 @@ export interface TestRedis {
 
 /** A connection and the key names under `prefix` on the shared Redis; `cleanup` deletes what the prefix holds. */
 export function createTestRedis(prefix: string, url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): TestRedis {
-  const redis = createRedis(url, 'test');
+  const redis = createRedis({ redisUrl: url }, 'test');
   return {
     redis,
     keys: redisKeys(prefix),
     async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await redis.del(...found);
-      } while (cursor !== '0');
+      await deleteKeys(redis, prefix);
       redis.disconnect();
     },
   };
+}
+
+/** Deletes every key under `prefix` (on every master of a cluster). */
+export async function deleteKeys(redis: RedisClient, prefix: string): Promise<void> {
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, found] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of found) await node.del(key);
+    } while (cursor !== '0');
+  }
 }
 
 /** A redis-server of our own on a free port, without persistence: a restart brings it back empty. */

@@ -7,7 +7,7 @@ import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
 import { startStack, type Stack } from '../../scripts/lib/stack';
 import { until } from '../../scripts/lib/wait';
 
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 /** Polls `read` every 50 ms until `ok`, failing after `ms`. */
 /**

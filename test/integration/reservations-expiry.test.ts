@@ -8,7 +8,7 @@ import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
 import { startStack, type Stack } from '../../scripts/lib/stack';
 import { until } from '../../scripts/lib/wait';
 
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 const POLL_MS = 25;
 
 interface Held {

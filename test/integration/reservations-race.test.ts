@@ -7,7 +7,7 @@ import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
 import { startStack, type Stack } from '../../scripts/lib/stack';
 import { percentileOf } from '../../scripts/lib/stats';
 
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 interface Attempt {
   status: number;
