@@ -527,7 +527,7 @@ async function oneRun(env: RunEnv, run: number): Promise<ScenarioResult[]> {
         if (only.has('admit')) {
           await settle(ctx, 'the follow-up');
           push(
-            await guardedRun('sustained admission', () => admitSustain(ctx, api, admitCount + 1_000_000)),
+            await guardedRun('sustained admission', () => admitSustain(ctx, api, 1_000_000)),
             'admit',
             'Highest sustained admitPerSecond',
           );
