@@ -7,9 +7,13 @@
  * - `POST /locked` one locked single-row update in a MySQL transaction
  *                  (`SELECT … FOR UPDATE` + `UPDATE`), on row `?row=<n>`.
  *
- * Env: PORT, REDIS_URL, DATABASE_URL (a database holding the `ceiling_rows` table), POOL_SIZE.
+ * With CEILING_KIND=http it is instead a bare Node HTTP server (no Express, no I/O) that reads
+ * each request's body and answers a small JSON: what the load client reaches at all.
+ *
+ * Env: PORT, REDIS_URL, DATABASE_URL (a database holding the `ceiling_rows` table), POOL_SIZE, CEILING_KIND.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import express from 'express';
 import mysql from 'mysql2/promise';
 import type { RowDataPacket } from 'mysql2/promise';
@@ -32,8 +36,31 @@ export async function prepareCeilingTable(databaseUrl: string): Promise<void> {
   }
 }
 
+function bareHttp(port: number): void {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  server.listen(port, '127.0.0.1', () => {
+    const address = server.address();
+    process.stdout.write(`listening ${typeof address === 'object' && address ? address.port : port}\n`);
+  });
+  const stop = (): void => {
+    server.close();
+    server.closeAllConnections();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 0);
+  if (process.env.CEILING_KIND === 'http') return bareHttp(port);
   // The same client settings as the api, so the ceiling is the api's Redis path minus our code.
   const redis = createRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'bench-ceiling');
   const pool = mysql.createPool({

@@ -1,17 +1,20 @@
 /**
- * `npm run drill [-- --short]`: the fault drills at full size (see bench/lib/drills.ts), each
+ * `npm run drill [-- --short]`: the fault drills at full size (see scripts/lib/drills.ts), each
  * against 2 api + 2 worker processes, an on-disk Temporal dev server and, for the Redis
  * drill, a private redis-server, all started (and stopped) here. Prints every invariant and
- * writes bench/results/drill-<stamp>.json and .md (with --short: /tmp/concert-bench-quick).
+ * writes bench/results/drill-latest.json and .md (the stamp inside) (with --short: /tmp/concert-bench-quick).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureMariaDb, ensureRedis } from '../scripts/provision';
 import { loadConfig } from '../src/config';
-import { testConfig } from '../test/helpers/config';
-import type { DrillResult } from './lib/drills';
-import { DevServer, PrivateRedis, ROOT, ensureWorkflowBundle } from './lib/env';
+import { testConfig } from '../scripts/lib/config';
+import { DevServer, ensureWorkflowBundle } from '../scripts/lib/dev-server';
+import * as drills from '../scripts/lib/drills';
+import type { DrillResult } from '../scripts/lib/drills';
+import { ROOT } from '../scripts/lib/process';
+import { PrivateRedis } from '../scripts/lib/redis';
 
 const t0 = Date.now();
 const say = (msg: string): void => {
@@ -47,8 +50,6 @@ async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'concert-drill-'));
   process.env.TEST_LOG_DIR = path.join(workDir, 'logs');
   cleanups.push(async () => rmSync(workDir, { recursive: true, force: true }));
-  // Loaded after TEST_LOG_DIR is set: the stack helper reads it when imported.
-  const drills = await import('./lib/drills');
   const size = short ? drills.SHORT : drills.FULL_DRILL;
   await ensureWorkflowBundle(workDir);
   say('starting an on-disk Temporal dev server and a private redis-server…');
@@ -90,11 +91,11 @@ async function main(): Promise<void> {
   const outDir = short ? path.join(os.tmpdir(), 'concert-bench-quick') : path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
   const command = `npm run drill${short ? ' -- --short' : ''}`;
-  writeFileSync(path.join(outDir, `drill-${stamp}.json`), JSON.stringify({ command, size, results }, null, 2) + '\n');
-  writeFileSync(path.join(outDir, `drill-${stamp}.md`), markdown(stamp, command, results));
+  writeFileSync(path.join(outDir, `drill-latest.json`), JSON.stringify({ command, size, results }, null, 2) + '\n');
+  writeFileSync(path.join(outDir, `drill-latest.md`), markdown(stamp, command, results));
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.name}: ${c.name}`));
   say(failed.length ? `FAILED: ${failed.join('; ')}` : 'every drill invariant held');
-  say(`results: ${path.join(outDir, `drill-${stamp}.md`)}`);
+  say(`results: ${path.join(outDir, `drill-latest.md`)}`);
   process.exitCode = failed.length ? 1 : 0;
 }
 

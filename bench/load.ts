@@ -6,6 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
 import autocannon from 'autocannon';
 import { ServiceApi } from './lib/api';
 import type { SeatRef } from './lib/api';
@@ -61,6 +63,24 @@ export type LoadJob =
       pairs: Array<{ user: BenchUser; seat: SeatRef }>;
       price: number;
       holdConcurrency: number;
+    }
+  | {
+      /** The Temporal ceiling: bare workflows started and awaited, then bare updates, `connections` at a time. */
+      kind: 'temporal';
+      address: string;
+      namespace: string;
+      taskQueue: string;
+      connections: number;
+      durationS: number;
+    }
+  | {
+      /** Payments fired around each hold's heldUntil, evenly from −spreadMs to +spreadMs. */
+      kind: 'edge';
+      urls: string[];
+      adminKey: string;
+      pairs: Array<{ user: BenchUser; seat: SeatRef }>;
+      price: number;
+      spreadMs: number;
     }
   | {
       kind: 'release';
@@ -260,6 +280,70 @@ async function main(): Promise<void> {
         payRetries: paid.reduce((a, p) => a + p.attempts - 1, 0),
         payments: paid.filter((p) => p.payment).map((p) => p.payment),
       };
+      break;
+    }
+    case 'temporal': {
+      const connection = await Connection.connect({ address: job.address });
+      const client = new Client({ connection, namespace: job.namespace });
+      const lanes = (op: string, fn: (lane: number) => Promise<void>): Promise<void> =>
+        phase(op, async () => {
+          const until = performance.now() + job.durationS * 1000;
+          await Promise.all(
+            Array.from({ length: job.connections }, async (_, lane) => {
+              while (performance.now() < until) {
+                const t = rec.now();
+                let status = 200;
+                try {
+                  await fn(lane);
+                } catch {
+                  status = 0;
+                }
+                rec.add(op, t, rec.now() - t, status);
+              }
+            }),
+          );
+        });
+      const run = randomUUID().slice(0, 8);
+      let n = 0;
+      await lanes('workflow start+complete', async () => {
+        await client.workflow.execute('bareWorkflow', { taskQueue: job.taskQueue, workflowId: `bare-${run}-${n++}` });
+      });
+      const handles = await Promise.all(
+        Array.from({ length: job.connections }, (_, lane) =>
+          client.workflow.start('pingWorkflow', { taskQueue: job.taskQueue, workflowId: `ping-${run}-${lane}` }),
+        ),
+      );
+      await lanes('update round trip', async (lane) => {
+        await handles[lane]!.executeUpdate('ping', { args: [lane] });
+      });
+      await Promise.all(handles.map((h) => h.signal('done').catch(() => undefined)));
+      await connection.close();
+      break;
+    }
+    case 'edge': {
+      const api = new ServiceApi(job.urls, job.adminKey, rec);
+      await pool(job.pairs, 20, ({ user }, i) => api.charge(user, job.price, `edge-topup-${user.userId}`, i));
+      const n = job.pairs.length;
+      // Each payment is scheduled as soon as its own hold is answered, so early holds do not lapse unpaid.
+      const fired = await Promise.all(
+        job.pairs.map(async ({ user, seat }, i) => {
+          const [h] = await holdEach(api, [{ user, seat }], 1, 'hold (edge setup)');
+          if (!h?.reservation) return { offsetMs: NaN, sentMinusHeldUntil: NaN, status: -(h?.status ?? 0) };
+          const heldUntil = Date.parse(h.reservation.heldUntil);
+          const offsetMs = n > 1 ? Math.round(-job.spreadMs + (2 * job.spreadMs * i) / (n - 1)) : 0;
+          await new Promise((r) => setTimeout(r, Math.max(0, heldUntil + offsetMs - Date.now())));
+          const sentAt = Date.now();
+          const res = await api.pay(
+            user.token,
+            h.reservation.reservationId,
+            `edge-${h.reservation.reservationId}`,
+            i,
+            'pay (at the edge)',
+          );
+          return { offsetMs, sentMinusHeldUntil: sentAt - heldUntil, status: res.status };
+        }),
+      );
+      result.extra = { payments: fired };
       break;
     }
     case 'release': {

@@ -1,5 +1,7 @@
-/** The service's HTTP contract (/work/shared/API.md), as calls the scenarios and drills make. */
-import { call, pool, until } from './http';
+/** The service's HTTP contract (API.md v1.1), as calls the scenarios and drills make. */
+import { SignJWT } from 'jose';
+import { sleep, until } from '../../scripts/lib/wait';
+import { call, pool } from './http';
 import type { Answer, BenchUser, Recorder } from './http';
 
 export interface TokenBody {
@@ -50,6 +52,30 @@ export interface SeatRef {
   seatNo: number;
 }
 
+/**
+ * The HS256 secret the bench's api processes verify identity tokens with (`AUTH_JWT_SECRET`,
+ * set by `identityEnv()` in their environment). A bench-only value, never a deployment's.
+ */
+export const BENCH_IDENTITY_SECRET = 'bench-identity-secret-not-for-production-0123456789';
+
+/** Environment for api processes, so they accept the identity tokens the bench mints. */
+export const identityEnv = (): Record<string, string> => ({ AUTH_JWT_SECRET: BENCH_IDENTITY_SECRET });
+
+const identityKey = new TextEncoder().encode(BENCH_IDENTITY_SECRET);
+
+/**
+ * The one place the bench mints identity tokens (API v1.1: a JWT with `sub` = userId, as a
+ * login service would issue). Sent with every `POST /v1/queue/tokens`; a v1.0 server ignores it.
+ */
+export function identityToken(userId: string): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime('6h')
+    .sign(identityKey);
+}
+
 /** Base URLs of the api processes; request `i` goes to `urls[i % n]`. */
 export class ServiceApi {
   constructor(
@@ -62,8 +88,16 @@ export class ServiceApi {
     return this.urls[i % this.urls.length]!;
   }
 
-  issueToken(userId: string, i: number, op = 'token'): Promise<Answer<TokenBody>> {
-    return call<TokenBody>(this.url(i), 'POST', '/v1/queue/tokens', { body: { userId } }, this.rec, op);
+  async issueToken(userId: string, i: number, op = 'token'): Promise<Answer<TokenBody>> {
+    const identity = await identityToken(userId);
+    return call<TokenBody>(
+      this.url(i),
+      'POST',
+      '/v1/queue/tokens',
+      { token: identity, body: { userId } },
+      this.rec,
+      op,
+    );
   }
 
   current(token: string, i: number, op?: string): Promise<Answer<TokenBody>> {
@@ -154,7 +188,7 @@ export class ServiceApi {
         if (attempt >= 20 || (res.status >= 400 && res.status < 500)) {
           throw new Error(`POST /v1/queue/tokens for ${userId} answered ${res.status}: ${JSON.stringify(res.body)}`);
         }
-        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+        await sleep(100 * (attempt + 1));
       }
     });
   }
@@ -164,13 +198,12 @@ export class ServiceApi {
     let pending = [...tokens];
     await until(
       `${tokens.length} tokens ACTIVE`,
-      timeoutMs,
       async () => {
         const states = await pool(pending, concurrency, async (token, i) => (await this.current(token, i)).body.status);
         pending = pending.filter((_, i) => states[i] !== 'ACTIVE');
-        return pending.length === 0 ? true : undefined;
+        return pending.length === 0;
       },
-      250,
+      { ms: timeoutMs, everyMs: 250, retryErrors: true },
     );
   }
 }

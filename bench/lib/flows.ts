@@ -4,6 +4,7 @@
  * the seat map again, a 5xx or a dropped connection makes them retry (payments with the
  * same Idempotency-Key).
  */
+import { sleep } from '../../scripts/lib/wait';
 import type { Payment, Reservation, SeatRef, ServiceApi } from './api';
 import { pool } from './http';
 import type { BenchUser } from './http';
@@ -25,7 +26,6 @@ export interface SellOutResult {
   unexpected: Record<string, number>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const bump = (m: Record<string, number>, k: number): void => {
   m[String(k)] = (m[String(k)] ?? 0) + 1;
 };

@@ -96,28 +96,3 @@ export async function pool<T, R>(
   await Promise.all(lanes);
   return out;
 }
-
-/** Polls `probe` until it returns a value other than undefined, or throws after `ms`. */
-export async function until<T>(
-  what: string,
-  ms: number,
-  probe: () => Promise<T | undefined>,
-  everyMs = 200,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(
-        `${what}: not reached within ${ms} ms${last ? ` (last error: ${last instanceof Error ? last.message : JSON.stringify(last)})` : ''}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}

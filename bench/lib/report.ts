@@ -12,6 +12,9 @@ export interface Row {
   rateOf: 'answers/s' | '2xx/s';
   target?: string;
   met?: boolean;
+  /** Runs folded into this row (medians), and their spread. */
+  runs?: number;
+  spread?: string;
 }
 
 export interface Check {
@@ -66,6 +69,8 @@ const COLUMNS = [
   'max ms',
   'target',
   'met',
+  'runs',
+  'spread (min–max)',
 ];
 
 function cells(r: Row): string[] {
@@ -83,6 +88,8 @@ function cells(r: Row): string[] {
     fmt(s.max),
     r.target ?? '',
     r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+    String(r.runs ?? 1),
+    r.spread ?? '',
   ];
 }
 
@@ -105,7 +112,7 @@ function mdTable(results: readonly ScenarioResult[]): string {
 }
 
 /** The Markdown summary committed next to the JSON. */
-export function markdown(meta: RunMeta, results: readonly ScenarioResult[], baseline: string): string {
+export function markdown(meta: RunMeta, results: readonly ScenarioResult[], baseline: string, appendix = ''): string {
   const out: string[] = [];
   out.push(`# Benchmark ${meta.startedAt.slice(0, 16).replace('T', ' ')} UTC (${meta.mode})`, '');
   out.push(
@@ -114,10 +121,12 @@ export function markdown(meta: RunMeta, results: readonly ScenarioResult[], base
     '',
     'Rates are answers per second over the whole phase (first request sent to last answer), unless marked `ok`',
     '(2xx per second). Latencies are client-side, per request. Each scenario ran from its own load process.',
+    'With several runs, each cell is the median over the runs, `spread` the min–max of rate and p99, a target',
+    'is met when it was met in most runs, and an invariant holds only if it held in every run.',
     '',
   );
   out.push(mdTable(results), '');
-  out.push('## Targets and the earlier NestJS implementation', '', baseline, '');
+  out.push('## Targets', '', baseline, '');
   for (const r of results) {
     out.push(`## ${r.title}`, '');
     if (r.error) out.push(`**Did not run:** ${r.error}`, '');
@@ -151,5 +160,6 @@ export function markdown(meta: RunMeta, results: readonly ScenarioResult[], base
     }
     if (r.plot) out.push(`![latency over time](${r.plot})`, '');
   }
+  if (appendix) out.push(appendix, '');
   return out.join('\n') + '\n';
 }

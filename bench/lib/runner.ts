@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { LoadJob, LoadResult } from '../load';
 import { CpuProbe } from './cpu';
 import type { CpuReport, Watched } from './cpu';
-import { ROOT } from './env';
+import { ROOT } from '../../scripts/lib/process';
 
 export interface LoadRun {
   result: LoadResult;
@@ -27,6 +27,8 @@ export async function runLoad(
     watched: () => Watched[];
     say: (msg: string) => void;
     during?: (stop: () => boolean) => Promise<void>;
+    /** Receives this load's epoch-ms window (from its start signal to its exit), for CPU profiles. */
+    windows?: Array<{ scenario: string; from: number; to: number }>;
   },
 ): Promise<LoadRun> {
   const jobFile = path.join(opts.workDir, `${name}.job.json`);
@@ -39,6 +41,7 @@ export async function runLoad(
   const loadPid = child.pid!;
   const probe = new CpuProbe(opts.watched);
   probe.start();
+  let loadStartedAt = Date.now();
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString()).slice(-4000);
@@ -50,8 +53,10 @@ export async function runLoad(
     buffered = lines.pop() ?? '';
     for (const line of lines) {
       // The load process announces when its own start-up is over and the load begins.
-      if (line === '@start') probe.start();
-      else if (line.trim()) opts.say(line);
+      if (line === '@start') {
+        probe.start();
+        loadStartedAt = Date.now();
+      } else if (line.trim()) opts.say(line);
     }
   });
   let exited = false;
@@ -81,6 +86,7 @@ export async function runLoad(
       })()
     : Promise.resolve();
   const code = await exit;
+  opts.windows?.push({ scenario: name, from: loadStartedAt, to: Date.now() });
   await during;
   await sampling;
   const cpu = probe.stop();

@@ -1,3 +1,5 @@
+import { percentile } from '../../scripts/lib/stats';
+
 /**
  * One answered (or failed) request: `[startMs, latencyMs, status]`, with `startMs` measured
  * from the start of its load process and `status` 0 for a network error or timeout. A tuple
@@ -25,13 +27,6 @@ export interface Summary {
   p99: number;
   max: number;
   mean: number;
-}
-
-/** Nearest-rank percentile of an ascending array. */
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank]!;
 }
 
 const round = (n: number, digits = 1): number => {

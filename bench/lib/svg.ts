@@ -1,4 +1,4 @@
-import { percentile } from './stats';
+import { percentile } from '../../scripts/lib/stats';
 import type { Sample } from './stats';
 
 /** One operation to draw: its samples become dots, its per-bucket p99 a line. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { chargeBalance } from '../../src/money/charge';
 import { ErrorType } from '../../src/shared/errors';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
 import { brokenLink, moneyOf, newUser } from '../helpers/money';
 
 const MAX_BALANCE = 1_000_000_000;

@@ -7,10 +7,10 @@ import { chargeBalance } from '../../src/money/charge';
 import { requestHash } from '../../src/money/idempotency';
 import { ErrorType } from '../../src/shared/errors';
 import type { CheckoutRequest, CheckoutResult, PaymentView, PayRequest, ReleaseRequest } from '../../src/shared/types';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
 import { brokenLink, DATE, holder, lapseHold, moneyOf, newConcert, newUser } from '../helpers/money';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
 import { testServices } from '../helpers/services';
 
 describe('checkout activity on MariaDB', () => {

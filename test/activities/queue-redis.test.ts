@@ -7,12 +7,12 @@ import type { Config } from '../../src/config';
 import type { QueueService } from '../../src/queue';
 import type { RedisKeys } from '../../src/redis/keys';
 import type { AdmitSignal } from '../../src/shared/types';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase } from '../helpers/db';
-import type { TestDatabase } from '../helpers/db';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase } from '../../scripts/lib/db';
+import type { TestDatabase } from '../../scripts/lib/db';
 import { testServices } from '../helpers/services';
-import { createTestRedis } from '../helpers/redis';
-import type { TestRedis } from '../helpers/redis';
+import { createTestRedis } from '../../scripts/lib/redis';
+import type { TestRedis } from '../../scripts/lib/redis';
 
 /** A Temporal client double that records entry workflow starts (or fails them as told). */
 function fakeTemporal(fail: (workflowId: string) => Error | null = () => null) {

@@ -4,9 +4,9 @@ import { createReservationActivities } from '../../src/activities/reservations';
 import { createConcert } from '../../src/seats/concerts';
 import { ErrorType } from '../../src/shared/errors';
 import type { HoldRequest } from '../../src/shared/types';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
 import { testServices } from '../helpers/services';
 
 const HOLD_SECONDS = 300;

@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import { createConcert } from '../../src/seats/concerts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
 
 /**
  * The tests run against a server whose global time zone is +09:00 (test/helpers/global-setup.ts).

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 
 describe('request handling common to every route', () => {
   let stack: InProcessStack;

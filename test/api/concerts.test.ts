@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { validateResponse } from '../helpers/openapi';
 
 describe('concerts, dates and seat maps (API)', () => {

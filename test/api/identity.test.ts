@@ -15,7 +15,7 @@ import { createRedis } from '../../src/redis/client';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { identityFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 
 const OTHER_SECRET = 'another-secret-of-at-least-thirty-two-chars';
 

@@ -5,7 +5,7 @@ import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { identityFor, tokenFor } from '../helpers/auth';
 import type { TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { DATE, lapseHold, newConcert } from '../helpers/money';
 
 describe('/v1/me (identity token alone)', () => {

@@ -3,7 +3,7 @@ import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { DATE, lapseHold, moneyOf, newConcert } from '../helpers/money';
 import { validateResponse } from '../helpers/openapi';
 import type { QueueStatus } from '../../src/shared/types';

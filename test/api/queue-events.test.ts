@@ -15,7 +15,7 @@ import type { QueueTokenView } from '../../src/queue';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { identityFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 
 interface SseEvent {
   event: string;

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import { ServiceError } from '@temporalio/client';
 import express from 'express';
@@ -15,19 +14,10 @@ import { entryStateQuery, queueEntryWorkflowId, SA } from '../../src/shared';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { identityFor, tokenFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { deleteKeys } from '../helpers/redis';
+import { testConfig } from '../../scripts/lib/config';
+import { deleteKeys } from '../../scripts/lib/redis';
 import { validateResponse } from '../helpers/openapi';
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(25);
-  }
-}
+import { until } from '../../scripts/lib/wait';
 
 describe('queue API', () => {
   let stack: InProcessStack;

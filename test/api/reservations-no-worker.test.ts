@@ -6,7 +6,7 @@ import { reservationTaskQueue } from '../../src/shared/ids';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { validateResponse } from '../helpers/openapi';
 
 describe('holds while no worker runs (API, no worker)', () => {

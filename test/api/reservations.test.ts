@@ -7,7 +7,7 @@ import type { QueueEntryState } from '../../src/shared/types';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { identityFor, tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { validateResponse } from '../helpers/openapi';
 
 const HOLD_SECONDS = 300;

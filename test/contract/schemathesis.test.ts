@@ -9,7 +9,7 @@ import { ensureSchemathesis } from '../../scripts/provision';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { OPENAPI_FILE } from '../helpers/openapi';
 
 /**

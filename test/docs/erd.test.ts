@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { TestDatabase } from '../helpers/db';
-import { createTestDatabase } from '../helpers/db';
+import type { TestDatabase } from '../../scripts/lib/db';
+import { createTestDatabase } from '../../scripts/lib/db';
 import type { ErdModel } from './erd-model';
 import { checkErdConsistency, compareErd, parseErd, readSchema } from './erd-model';
 

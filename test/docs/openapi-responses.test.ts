@@ -4,7 +4,7 @@ import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor } from '../helpers/auth';
 import type { TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import type { CheckedResponse } from '../helpers/openapi';
 import { loadSpec, validateResponse } from '../helpers/openapi';
 

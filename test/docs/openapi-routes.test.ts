@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import request from 'supertest';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { loadSpec, validateResponse } from '../helpers/openapi';

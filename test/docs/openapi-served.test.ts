@@ -3,7 +3,7 @@ import request from 'supertest';
 import { parse as parseYaml } from 'yaml';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
-import { testConfig } from '../helpers/config';
+import { testConfig } from '../../scripts/lib/config';
 import { OPENAPI_FILE } from '../helpers/openapi';
 
 describe('docs served by the API', () => {

@@ -15,9 +15,9 @@ import type { RedisClient } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
 import { createServices } from '../../src/services';
 import { createWorkers } from '../../src/workers';
-import type { TestDatabase } from './db';
-import { createTestDatabase } from './db';
-import { deleteKeys } from './redis';
+import type { TestDatabase } from '../../scripts/lib/db';
+import { createTestDatabase } from '../../scripts/lib/db';
+import { deleteKeys } from '../../scripts/lib/redis';
 
 export interface InProcessStack {
   app: Express;

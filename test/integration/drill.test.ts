@@ -1,5 +1,5 @@
 /**
- * The fault drills of `npm run drill` in their short form (bench/lib/drills.ts): real api and
+ * The fault drills of `npm run drill` in their short form (scripts/lib/drills.ts): real api and
  * worker processes, an on-disk Temporal dev server and a private redis-server of this file,
  * each killed or restarted under load. Every drill asserts its invariants, read from MySQL,
  * Temporal and the API.
@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../src/config';
+import { testConfig } from '../../scripts/lib/config';
 import {
   SHORT,
   apiRestartDrill,
@@ -15,10 +16,10 @@ import {
   startDrillStack,
   temporalRestartDrill,
   workerKillDrill,
-} from '../../bench/lib/drills';
-import type { DrillResult, DrillStack } from '../../bench/lib/drills';
-import { DevServer, PrivateRedis } from '../../bench/lib/env';
-import { testConfig } from '../helpers/config';
+} from '../../scripts/lib/drills';
+import type { DrillResult, DrillStack } from '../../scripts/lib/drills';
+import { DevServer } from '../../scripts/lib/dev-server';
+import { PrivateRedis } from '../../scripts/lib/redis';
 
 const failures = (r: DrillResult): string[] => r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 const say = (msg: string): void => {

@@ -1,11 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/config';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
 import { DATE, moneyOf, moneyTotals, newConcert } from '../helpers/money';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
-import { startStack, type Stack } from '../helpers/stack';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
+import { startStack, type Stack } from '../../scripts/lib/stack';
 
 const HOLD_SECONDS = 2;
 const SEATS = 40;

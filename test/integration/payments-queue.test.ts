@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/config';
 import type { QueueTokenView } from '../../src/queue';
 import { identityFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
-import { startStack, type Stack } from '../helpers/stack';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
+import { startStack, type Stack } from '../../scripts/lib/stack';
+import { until } from '../../scripts/lib/wait';
 
 const DATE = '2099-12-24';
 
 /** Polls `read` every 50 ms until `ok`, failing after `ms`. */
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(50);
-  }
-}
-
 /**
  * Paying spends the queue token and frees its slot: with room for one active user, the one
  * waiting behind a paying user gets in once the payment is done, through the real queue

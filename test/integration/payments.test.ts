@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../src/config';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
 import { brokenLink, DATE, moneyOf, moneyTotals } from '../helpers/money';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
-import { startStack, type Stack } from '../helpers/stack';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
+import { startStack, type Stack } from '../../scripts/lib/stack';
+import { percentileOf } from '../../scripts/lib/stats';
 
 interface Answer {
   status: number;
@@ -13,17 +14,11 @@ interface Answer {
   ms: number;
 }
 
-/** p-th percentile (nearest rank) of `values`. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
 function report(label: string, answers: Answer[], wallMs: number): void {
   const ms = answers.map((a) => a.ms);
   console.log(
     `${label}: ${answers.length} requests in ${wallMs} ms = ${Math.round((answers.length * 1000) / wallMs)}/s; ` +
-      `latency p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms, ` +
+      `latency p50 ${percentileOf(ms, 50).toFixed(0)} ms, p99 ${percentileOf(ms, 99).toFixed(0)} ms, ` +
       `max ${Math.max(...ms).toFixed(0)} ms`,
   );
 }

@@ -11,30 +11,19 @@ import type { RedisKeys } from '../../src/redis/keys';
 import { queueEntryWorkflowId } from '../../src/shared';
 import type { QueueEntryState } from '../../src/shared';
 import { identityFor } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase } from '../helpers/db';
-import { deleteKeys } from '../helpers/redis';
-import type { TestDatabase } from '../helpers/db';
-import { startStack } from '../helpers/stack';
-import type { Stack } from '../helpers/stack';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase } from '../../scripts/lib/db';
+import type { TestDatabase } from '../../scripts/lib/db';
+import { deleteKeys } from '../../scripts/lib/redis';
+import { startStack } from '../../scripts/lib/stack';
+import type { Stack } from '../../scripts/lib/stack';
+import { percentile } from '../../scripts/lib/stats';
+import { until } from '../../scripts/lib/wait';
 
 const USERS = 500;
 const ADMIT_PER_SECOND = 50;
 const MAX_ACTIVE = 100;
 const TTL_SECONDS = 1;
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms: number): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(50);
-  }
-}
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
 /**
  * The queue with 2 API and 2 worker processes: one admission loop, FIFO across both APIs,

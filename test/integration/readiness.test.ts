@@ -1,26 +1,17 @@
-import { testConfig } from '../helpers/config';
-import { createTestDatabase } from '../helpers/db';
-import type { TestDatabase } from '../helpers/db';
-import { startStack } from '../helpers/stack';
-import type { Stack } from '../helpers/stack';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase } from '../../scripts/lib/db';
+import type { TestDatabase } from '../../scripts/lib/db';
+import { startStack } from '../../scripts/lib/stack';
+import type { Stack } from '../../scripts/lib/stack';
 import { startTcpProxy } from '../helpers/tcp-proxy';
 import type { TcpProxy } from '../helpers/tcp-proxy';
+import { until } from '../../scripts/lib/wait';
 
 async function readyz(
   url: string,
 ): Promise<{ status: number; body: { error?: { message: string }; checks: Record<string, string> } }> {
   const res = await fetch(`${url}/readyz`);
   return { status: res.status, body: (await res.json()) as never };
-}
-
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let value = await probe();
-  while (!done(value) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    value = await probe();
-  }
-  return value;
 }
 
 describe('readiness when a backing service goes down', () => {
@@ -53,7 +44,8 @@ describe('readiness when a backing service goes down', () => {
   it('when MySQL becomes unreachable, then /readyz answers 503 naming it while the API keeps answering, and recovers', async () => {
     expect((await readyz(url)).status).toBe(200);
     await mysqlProxy.cut();
-    const down = await waitFor(
+    const down = await until(
+      '/readyz answers 503',
       () => readyz(url),
       (r) => r.status === 503,
     );
@@ -64,7 +56,8 @@ describe('readiness when a backing service goes down', () => {
     await mysqlProxy.restore();
     expect(
       (
-        await waitFor(
+        await until(
+          '/readyz answers 200 again',
           () => readyz(url),
           (r) => r.status === 200,
         )
@@ -74,7 +67,8 @@ describe('readiness when a backing service goes down', () => {
 
   it('when Redis becomes unreachable, then /readyz answers 503 naming Redis, and recovers', async () => {
     await redisProxy.cut();
-    const down = await waitFor(
+    const down = await until(
+      '/readyz answers 503',
       () => readyz(url),
       (r) => r.status === 503,
     );
@@ -83,7 +77,8 @@ describe('readiness when a backing service goes down', () => {
     await redisProxy.restore();
     expect(
       (
-        await waitFor(
+        await until(
+          '/readyz answers 200 again',
           () => readyz(url),
           (r) => r.status === 200,
         )

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/config';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
-import { startStack, type Stack } from '../helpers/stack';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
+import { startStack, type Stack } from '../../scripts/lib/stack';
+import { until } from '../../scripts/lib/wait';
 
 const DATE = '2099-12-24';
 const POLL_MS = 25;
@@ -13,16 +14,6 @@ const POLL_MS = 25;
 interface Held {
   reservationId: string;
   heldUntil: string;
-}
-
-/** Polls `probe` every POLL_MS until it returns a value, or fails at `deadline` (epoch ms). */
-async function until<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(POLL_MS);
-  }
 }
 
 /** Two api and two worker processes with `holdSeconds`, plus the helpers the tests below share. */
@@ -118,19 +109,25 @@ describe('hold expiry in real time (SEAT_HOLD_SECONDS=3, 2 api + 2 worker proces
       expect(await seatMapShows(second, concertId, seatNo)).toBe(false);
       // The clock is the event here: start polling shortly before the hold's end.
       await delay(Math.max(0, heldUntil - 100 - Date.now()));
-      const shownAt = await until('the seat map to offer the seat', deadline, async () =>
-        (await seatMapShows(second, concertId, seatNo, seatNo)) ? Date.now() : undefined,
+      const shownAt = await until(
+        'the seat map to offer the seat',
+        async () => ((await seatMapShows(second, concertId, seatNo, seatNo)) ? Date.now() : undefined),
+        { ms: deadline - Date.now(), everyMs: POLL_MS },
       );
       expect(shownAt).toBeGreaterThanOrEqual(heldUntil);
 
       let attempts = 0;
-      const takenAt = await until('a new hold to succeed', deadline, async () => {
-        attempts += 1;
-        const again = await hold(second, concertId, seatNo, seatNo + attempts);
-        if (again.status === 201) return Date.now();
-        expect(again.status).toBe(409);
-        return undefined;
-      });
+      const takenAt = await until(
+        'a new hold to succeed',
+        async () => {
+          attempts += 1;
+          const again = await hold(second, concertId, seatNo, seatNo + attempts);
+          if (again.status === 201) return Date.now();
+          expect(again.status).toBe(409);
+          return undefined;
+        },
+        { ms: deadline - Date.now(), everyMs: POLL_MS },
+      );
 
       expect(await readStatus(first, held.reservationId)).toBe('EXPIRED');
       expect((await stored(held.reservationId)).reservation).toBe('EXPIRED');
@@ -181,10 +178,14 @@ describe('hold expiry while every worker is down (SEAT_HOLD_SECONDS=15)', () => 
 
     await stack.addWorker();
     const workerUpAt = Date.now();
-    const releasedAt = await until('the release after the restart', workerUpAt + 30_000, async () => {
-      const row = await stored(held.reservationId);
-      return row.reservation === 'EXPIRED' && row.seat === 'AVAILABLE' ? Date.now() : undefined;
-    });
+    const releasedAt = await until(
+      'the release after the restart',
+      async () => {
+        const row = await stored(held.reservationId);
+        return row.reservation === 'EXPIRED' && row.seat === 'AVAILABLE' ? Date.now() : undefined;
+      },
+      { ms: 30_000, everyMs: POLL_MS },
+    );
     console.log(
       `worker restart: hold released ${releasedAt - workerUpAt} ms after the new worker was running ` +
         `(${releasedAt - heldUntil} ms after heldUntil)`,

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../../src/config';
 import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
-import { startStack, type Stack } from '../helpers/stack';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
+import { startStack, type Stack } from '../../scripts/lib/stack';
+import { percentileOf } from '../../scripts/lib/stats';
 
 const DATE = '2099-12-24';
 
@@ -15,17 +16,11 @@ interface Attempt {
   reservationId?: string;
 }
 
-/** p-th percentile (nearest rank) of `values`. */
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
-}
-
 function report(label: string, attempts: Attempt[], wallMs: number): void {
   const ms = attempts.map((a) => a.ms);
   console.log(
     `${label}: ${attempts.length} hold attempts in ${wallMs} ms = ${Math.round((attempts.length * 1000) / wallMs)}/s; ` +
-      `latency p50 ${percentile(ms, 50).toFixed(0)} ms, p99 ${percentile(ms, 99).toFixed(0)} ms, ` +
+      `latency p50 ${percentileOf(ms, 50).toFixed(0)} ms, p99 ${percentileOf(ms, 99).toFixed(0)} ms, ` +
       `max ${Math.max(...ms).toFixed(0)} ms`,
   );
 }

@@ -10,9 +10,9 @@ import {
   type ReservationView,
 } from '../../src/shared';
 import { reservationWorkflow } from '../../src/workflows';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase } from '../helpers/db';
-import { startStack } from '../helpers/stack';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase } from '../../scripts/lib/db';
+import { startStack } from '../../scripts/lib/stack';
 import { createDevServerEnv } from '../helpers/temporal';
 
 describe('toolchain against the Temporal dev server', () => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -10,21 +9,14 @@ import type { Services } from '../../src/services';
 import { admissionWorkflowId, entryStateQuery, queueEntryWorkflowId } from '../../src/shared';
 import { queueAdmissionWorkflow } from '../../src/workflows';
 import { workflowsOption } from '../helpers/app';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase } from '../helpers/db';
-import type { TestDatabase } from '../helpers/db';
-import { createTestRedis } from '../helpers/redis';
-import type { TestRedis } from '../helpers/redis';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase } from '../../scripts/lib/db';
+import type { TestDatabase } from '../../scripts/lib/db';
+import { createTestRedis } from '../../scripts/lib/redis';
+import type { TestRedis } from '../../scripts/lib/redis';
 import { testServices } from '../helpers/services';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-
-async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await delay(20);
-  }
-}
+import { until } from '../../scripts/lib/wait';
 
 /**
  * The admission loop with the REAL queue activities against real Redis (own key prefix) and

@@ -12,9 +12,9 @@ import {
   type ReleaseRequest,
 } from '../../src/shared';
 import { reservationWorkflow } from '../../src/workflows';
-import { testConfig } from '../helpers/config';
-import { createTestDatabase, type TestDatabase } from '../helpers/db';
-import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { testConfig } from '../../scripts/lib/config';
+import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
 import { workflowsOption } from '../helpers/app';
 import { testServices } from '../helpers/services';
 import { createTimeSkippingEnv } from '../helpers/temporal';
