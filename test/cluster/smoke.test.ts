@@ -92,7 +92,7 @@ describe('cluster profile smoke', () => {
 
   const bearer = (token: string) => ({ 'Content-Type': 'application/json', Authorization: `Bearer ${token}` });
 
-  async function activeUser(userId = randomUUID()): Promise<{ userId: string; token: string }> {
+  async function activeUser(userId: string = randomUUID()): Promise<{ userId: string; token: string }> {
     const token = await requestQueueToken(api, userId);
     await until(
       'the token is ACTIVE',
