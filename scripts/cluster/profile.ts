@@ -163,7 +163,9 @@ export async function startClusterProfile(options: ClusterProfileOptions = {}): 
   const temporalPorts = options.temporalPorts ?? DEFAULT_TEMPORAL_PORTS;
   const frontendHttpPort = options.frontendHttpPort ?? DEFAULT_FRONTEND_HTTP_PORT;
   const numHistoryShards = options.numHistoryShards ?? 8;
-  const uiPort = options.uiPort ?? Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+  // TEMPORAL_UI_PORT=0: no UI (nor its build).
+  const envUiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+  const uiPort = options.uiPort ?? (envUiPort === 0 ? false : envUiPort);
   const pg = options.postgres ?? DEFAULT_POSTGRES;
   const namespace = config.temporalNamespace;
 
@@ -189,7 +191,7 @@ export async function startClusterProfile(options: ClusterProfileOptions = {}): 
   try {
     say('PostgreSQL for Temporal persistence and visibility…');
     owned('PostgreSQL', await ensurePostgres(pg));
-    const binaries = ensureTemporalBinaries();
+    const binaries = ensureTemporalBinaries({ ui: uiPort !== false });
     const databases = { main: pg.databases[0] ?? 'temporal', visibility: pg.databases[1] ?? 'temporal_visibility' };
     ensureTemporalSchemas(binaries.sql, pg, databases);
     const temporalDir = path.join(CLUSTER_DATA_DIR, 'temporal');

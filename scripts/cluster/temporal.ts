@@ -59,7 +59,7 @@ export interface TemporalBinaries {
  * Builds (once) the Temporal server, its SQL schema tool and the UI server into
  * CACHE_DIR. A UI server that fails to build is reported and skipped, not fatal.
  */
-export function ensureTemporalBinaries(): TemporalBinaries {
+export function ensureTemporalBinaries({ ui: wantUi = true } = {}): TemporalBinaries {
   const base = path.join(CACHE_DIR, 'temporal-server', TEMPORAL_SERVER_VERSION);
   const server = path.join(base, 'server', 'server');
   const sql = path.join(base, 'sql', 'sql');
@@ -76,8 +76,8 @@ export function ensureTemporalBinaries(): TemporalBinaries {
       'the Temporal SQL tool',
     );
   const uiDir = path.join(CACHE_DIR, 'temporal-ui', TEMPORAL_UI_VERSION);
-  let ui: string | null = path.join(uiDir, 'server');
-  if (!existsSync(ui)) {
+  let ui: string | null = wantUi ? path.join(uiDir, 'server') : null;
+  if (ui && !existsSync(ui)) {
     try {
       goInstall(
         `github.com/temporalio/ui-server/v2/cmd/server@${TEMPORAL_UI_VERSION}`,
