@@ -125,26 +125,31 @@ async function startApp(kind: 'api' | 'worker', name: string, env: Record<string
       env,
     },
   );
-  if (kind === 'api') {
-    const url = `http://127.0.0.1:${env.PORT}/readyz`;
-    await readyOrDied(
-      proc,
-      waitUntil(
-        async () => (await fetch(url)).status === 200,
-        90_000,
-        `${name} not ready at ${url} (see ${proc.logFile})`,
-      ),
-    );
-  } else {
-    // The worker logs this once it polls its task queue (LOG_LEVEL info or lower).
-    await readyOrDied(
-      proc,
-      waitUntil(
-        () => existsSync(proc.logFile) && readFileSync(proc.logFile, 'utf8').includes('"msg":"worker running"'),
-        90_000,
-        `${name} did not start polling (see ${proc.logFile})`,
-      ),
-    );
+  try {
+    if (kind === 'api') {
+      const url = `http://127.0.0.1:${env.PORT}/readyz`;
+      await readyOrDied(
+        proc,
+        waitUntil(
+          async () => (await fetch(url)).status === 200,
+          90_000,
+          `${name} not ready at ${url} (see ${proc.logFile})`,
+        ),
+      );
+    } else {
+      // The worker logs this once it polls its task queue (LOG_LEVEL info or lower).
+      await readyOrDied(
+        proc,
+        waitUntil(
+          () => existsSync(proc.logFile) && readFileSync(proc.logFile, 'utf8').includes('"msg":"worker running"'),
+          90_000,
+          `${name} did not start polling (see ${proc.logFile})`,
+        ),
+      );
+    }
+  } catch (err) {
+    await proc.stop(5_000);
+    throw err;
   }
   return proc;
 }
@@ -184,7 +189,14 @@ export async function startClusterProfile(options: ClusterProfileOptions = {}): 
     if (part.started) stops.push([name, () => part.stop()]);
   };
   const own = (proc: ManagedProcess): ManagedProcess => {
-    if (proc.owned) stops.push([proc.name, () => proc.stop()]);
+    if (proc.owned)
+      stops.push([
+        proc.name,
+        async () => {
+          say(`stopping ${proc.name}`);
+          await proc.stop();
+        },
+      ]);
     return proc;
   };
 

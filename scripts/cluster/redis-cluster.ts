@@ -72,33 +72,54 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
     );
     return proc;
   };
-  for (const port of ports) {
-    const pid = runningPid(`redis-${port}`);
-    if (pid && (await portOpen('127.0.0.1', port))) {
-      say(`Redis node :${port} already running (pid ${pid})`);
-      processes.set(port, adoptProcess(`redis-${port}`, pid));
-      continue;
+  const stopAll = async (): Promise<void> => {
+    for (const port of [...ports].reverse()) {
+      const proc = processes.get(port);
+      if (proc?.owned) {
+        say(`stopping Redis node :${port}`);
+        await proc.stop();
+      }
     }
-    if (await portOpen('127.0.0.1', port))
-      throw new Error(`port ${port} for a Redis Cluster node is taken by another program`);
-    say(`starting Redis Cluster node on 127.0.0.1:${port}…`);
-    processes.set(port, await launch(port));
-  }
+  };
   const nodes = ports.map((p) => `127.0.0.1:${p}`);
   const first = ports[0] ?? 7000;
-  const formed = ports.every((p) => Number(clusterInfo(p).cluster_known_nodes ?? 0) === ports.length);
-  if (!formed) {
-    say(`forming the Redis Cluster (${nodes.join(' ')}, three masters, no replicas)…`);
-    const created = capture('redis-cli', ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes']);
-    if (!created.ok) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
-  }
   const waitOk = (): Promise<void> =>
     waitUntil(
       () => ports.every((p) => clusterInfo(p).cluster_state === 'ok'),
       60_000,
       `the Redis Cluster did not report cluster_state:ok (see redis-${first}.log)`,
     );
-  await waitOk();
+  try {
+    for (const port of ports) {
+      const pid = runningPid(`redis-${port}`);
+      if (pid && (await portOpen('127.0.0.1', port))) {
+        say(`Redis node :${port} already running (pid ${pid})`);
+        processes.set(port, adoptProcess(`redis-${port}`, pid));
+        continue;
+      }
+      if (await portOpen('127.0.0.1', port))
+        throw new Error(`port ${port} for a Redis Cluster node is taken by another program`);
+      say(`starting Redis Cluster node on 127.0.0.1:${port}…`);
+      processes.set(port, await launch(port));
+    }
+    const formed = ports.every((p) => Number(clusterInfo(p).cluster_known_nodes ?? 0) === ports.length);
+    if (!formed) {
+      say(`forming the Redis Cluster (${nodes.join(' ')}, three masters, no replicas)…`);
+      const created = capture('redis-cli', [
+        '--cluster',
+        'create',
+        ...nodes,
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ]);
+      if (!created.ok) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
+    }
+    await waitOk();
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
   return {
     nodes,
     processes,
@@ -109,14 +130,6 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       processes.set(port, await launch(port));
       await waitOk();
     },
-    async stop() {
-      for (const port of [...ports].reverse()) {
-        const proc = processes.get(port);
-        if (proc?.owned) {
-          say(`stopping Redis node :${port}`);
-          await proc.stop();
-        }
-      }
-    },
+    stop: stopAll,
   };
 }

@@ -259,6 +259,8 @@ export async function startTemporalServices(
   ports: Record<TemporalService, ServicePorts>,
 ): Promise<TemporalCluster> {
   const procName = (s: TemporalService): string => `temporal-${s}`;
+  // The worker service serves no gRPC; it is up once it listens for membership.
+  const readyPort = (s: TemporalService): number => (s === 'worker' ? ports[s].membership : ports[s].grpc);
   const launch = async (service: TemporalService): Promise<ManagedProcess> => {
     const proc = startProcess(procName(service), server, [
       '--root',
@@ -275,26 +277,40 @@ export async function startTemporalServices(
     await readyOrDied(
       proc,
       waitUntil(
-        () => portOpen('127.0.0.1', ports[service].grpc),
+        () => portOpen('127.0.0.1', readyPort(service)),
         90_000,
-        `Temporal ${service} did not listen on :${ports[service].grpc}`,
+        `Temporal ${service} did not listen on :${readyPort(service)} (see ${proc.logFile})`,
       ),
       `Temporal ${service}`,
     );
     return proc;
   };
   const processes = {} as Record<TemporalService, ManagedProcess>;
-  for (const service of TEMPORAL_SERVICES) {
-    const pid = runningPid(procName(service));
-    if (pid && (await portOpen('127.0.0.1', ports[service].grpc))) {
-      say(`Temporal ${service} already running (pid ${pid})`);
-      processes[service] = adoptProcess(procName(service), pid);
-    } else {
-      if (await portOpen('127.0.0.1', ports[service].grpc))
-        throw new Error(`port ${ports[service].grpc} for Temporal ${service} is taken by another program`);
-      say(`starting Temporal ${service} on 127.0.0.1:${ports[service].grpc}…`);
-      processes[service] = await launch(service);
+  const stop = async (): Promise<void> => {
+    for (const service of [...TEMPORAL_SERVICES].reverse()) {
+      const proc = processes[service] as ManagedProcess | undefined;
+      if (proc?.owned) {
+        say(`stopping Temporal ${service}`);
+        await proc.stop();
+      }
     }
+  };
+  try {
+    for (const service of TEMPORAL_SERVICES) {
+      const pid = runningPid(procName(service));
+      if (pid && (await portOpen('127.0.0.1', readyPort(service)))) {
+        say(`Temporal ${service} already running (pid ${pid})`);
+        processes[service] = adoptProcess(procName(service), pid);
+      } else {
+        if (await portOpen('127.0.0.1', readyPort(service)))
+          throw new Error(`port ${readyPort(service)} for Temporal ${service} is taken by another program`);
+        say(`starting Temporal ${service} on 127.0.0.1:${ports[service].grpc}…`);
+        processes[service] = await launch(service);
+      }
+    }
+  } catch (err) {
+    await stop();
+    throw err;
   }
   return {
     address: `127.0.0.1:${ports.frontend.grpc}`,
@@ -304,22 +320,14 @@ export async function startTemporalServices(
       if (kill) await old.kill9();
       else await old.stop();
       await waitUntil(
-        async () => !(await portOpen('127.0.0.1', ports[service].grpc)),
+        async () => !(await portOpen('127.0.0.1', readyPort(service))),
         10_000,
         `${service} port still open`,
       );
       processes[service] = await launch(service);
       return processes[service];
     },
-    async stop() {
-      for (const service of [...TEMPORAL_SERVICES].reverse()) {
-        const proc = processes[service];
-        if (proc.owned) {
-          say(`stopping Temporal ${service}`);
-          await proc.stop();
-        }
-      }
-    },
+    stop,
   };
 }
 
