@@ -6,6 +6,7 @@ import type { Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
+import { QueueEventHub } from '../queue/events';
 import type { AppDeps } from './deps';
 import { errorHandler, notFoundHandler } from './errors';
 import { healthRouter } from './health';
@@ -61,7 +62,7 @@ export function createApp(deps: AppDeps): Express {
     app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(spec) as swaggerUi.JsonObject));
   }
 
-  app.use('/v1/queue', queueRouter(deps));
+  app.use('/v1/queue', queueRouter(deps, new QueueEventHub(deps)));
   app.use('/v1/concerts', concertsRouter(deps));
   app.use('/v1/reservations', reservationsRouter(deps));
   app.use('/v1/users', balanceRouter(deps));

@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
 
 const HOLD_SECONDS = 300;
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 describe('reservation activities on MariaDB', () => {
   let db: TestDatabase;

@@ -150,7 +150,7 @@ describe('paying a hold (time-skipping)', () => {
         reservationId: randomUUID(),
         userId: randomUUID(),
         concertId,
-        date: '2026-12-24',
+        date: '2099-12-24',
         seatNo: 17,
       };
       const startOp = new WithStartWorkflowOperation(reservationWorkflow, {

@@ -18,7 +18,7 @@ import { createTestRedis, type TestRedis } from '../helpers/redis';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 
 const HOLD_SECONDS = 300;
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 /** The reservation workflow with the real hold/release activities on MariaDB and Redis, five minutes skipped. */
 describe('reservation workflow with real seat activities (time-skipping)', () => {

@@ -73,7 +73,7 @@ describe('reservation workflow (time-skipping)', () => {
       reservationId: randomUUID(),
       userId: randomUUID(),
       concertId,
-      date: '2026-12-24',
+      date: '2099-12-24',
       seatNo: 17,
     };
     const workflowId = reservationWorkflowId(concertId, request.date, request.seatNo);
