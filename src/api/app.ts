@@ -8,18 +8,22 @@ import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
 import { QueueEventHub } from '../queue/events';
 import type { AppDeps } from './deps';
-import { errorHandler, notFoundHandler } from './errors';
+import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
 import { healthRouter } from './health';
 import { createMetrics } from './metrics';
 import { adminConcertsRouter } from './routes/admin-concerts';
 import { adminQueueRouter } from './routes/admin-queue';
 import { balanceRouter } from './routes/balance';
 import { concertsRouter } from './routes/concerts';
+import { devIdentityRouter, meRouter } from './routes/me';
 import { paymentsRouter } from './routes/payments';
 import { queueRouter } from './routes/queue';
 import { reservationsRouter } from './routes/reservations';
 
 export type { AppDeps } from './deps';
+
+/** API.md: a client's X-Request-Id is echoed only when it is 1–128 visible ASCII characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 const OPENAPI_PATH = path.resolve(__dirname, '../../docs/openapi.yaml');
 
@@ -33,19 +37,24 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createMetrics();
   app.use((req, res, next) => {
     const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 200 ? incoming : randomUUID();
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
     (req as { id?: string }).id = id;
     next();
   });
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
-    }),
-  );
+  // A log line per request only when asked for (LOG_LEVEL debug or trace): at the default level
+  // it would cost every request a child logger for a line nobody keeps. Errors are logged with
+  // their request id by the error handler either way.
+  if (deps.log.isLevelEnabled('debug')) {
+    app.use(
+      pinoHttp({
+        logger: deps.log,
+        genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
+        autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+      }),
+    );
+  }
   app.use(metrics.middleware);
   app.use(express.json({ limit: '16kb' }));
 
@@ -69,7 +78,12 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', paymentsRouter(deps));
   app.use('/v1/admin', adminQueueRouter(deps));
   app.use('/v1/admin', adminConcertsRouter(deps));
+  app.use('/v1/me', meRouter(deps));
+  if (!deps.config.production && deps.config.authJwtSecret) {
+    app.use('/v1/dev', devIdentityRouter(deps, deps.config.authJwtSecret));
+  }
 
+  app.use(methodNotAllowedHandler(app));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
   return app;

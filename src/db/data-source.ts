@@ -25,7 +25,7 @@ export interface DataSourceOptions {
  * COMMITTED, so locking reads see the latest commit without gap locks and a transaction needs
  * no extra round trip to set it.
  */
-export const SESSION_SETUP = "SET time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+export const SESSION_SETUP = ["SET time_zone = '+00:00'", 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'];
 
 /**
  * A MySQL/MariaDB DataSource (raw SQL through the pool; no entities). Times travel as UTC;
@@ -57,10 +57,12 @@ export function createDataSource({ url, poolSize = 20 }: DataSourceOptions): Dat
     createPool: (options: unknown) => {
       const pool = mysql.createPool(options);
       pool.on('connection', (connection: PooledConnection) => {
-        // A connection that cannot be put in UTC is not used: its first query then fails loudly.
-        connection.query(SESSION_SETUP, (err: Error | null) => {
-          if (err) connection.destroy();
-        });
+        // A connection that cannot be set up is not used: its first query then fails loudly.
+        for (const statement of SESSION_SETUP) {
+          connection.query(statement, (err: Error | null) => {
+            if (err) connection.destroy();
+          });
+        }
       });
       return pool;
     },

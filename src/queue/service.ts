@@ -144,7 +144,10 @@ export class QueueService {
    * Enters the user into the line: the live entry (WAITING, or ACTIVE before its time ran out)
    * as it is, or a new WAITING entry with a freshly signed token. One script, no other I/O.
    */
-  async enter(userId: string, signer: QueueTokenSigner): Promise<{ created: boolean; view: QueueTokenView }> {
+  async enter(
+    userId: string,
+    signer: QueueTokenSigner,
+  ): Promise<{ created: boolean; tokenId: string; view: QueueTokenView }> {
     const k = this.keys;
     const tokenId = randomUUID();
     const token = await signer.sign({ userId, tokenId });
@@ -152,7 +155,7 @@ export class QueueService {
       [k.entry(userId), k.waiting, k.active, k.seq, k.queueStats],
       [userId, tokenId, token, TOKEN_LIFETIME_SECONDS],
     )) as [number, string, string, string, string, number, string, string];
-    const [created, , storedToken, status, activeUntil, rank, rate, paused] = reply;
+    const [created, storedTokenId, storedToken, status, activeUntil, rank, rate, paused] = reply;
     const entry: RawEntry = {
       token: storedToken,
       status: status as QueueStatus,
@@ -160,7 +163,7 @@ export class QueueService {
       rank: rank >= 0 ? rank : null,
     };
     const view = toView(userId, entry, { rate: numberOrNull(rate), paused: paused === '1' }, Date.now());
-    return { created: created === 1, view };
+    return { created: created === 1, tokenId: storedTokenId, view };
   }
 
   /** The entry's current state, or null when the user has no entry carrying `tokenId`. */

@@ -51,7 +51,11 @@ const { markEntryCompleted } = proxyLocalActivities<Activities>({
   retry: { initialInterval: '100 ms', maximumInterval: '2 seconds' },
 });
 
-/** Patch: runs recorded before it ran holds and releases as (remote) activities. */
+/**
+ * Patch: runs recorded before it ran holds and releases as (remote) activities, and kept their
+ * handlers apart with a flag that lets the first handler start its activity in the same
+ * activation (the mutex takes a microtask, which orders commands differently).
+ */
 export const LOCAL_SEAT_STEPS = 'reservation-local-seat-steps';
 
 /**
@@ -63,7 +67,8 @@ export const LOCAL_SEAT_STEPS = 'reservation-local-seat-steps';
  * resolve to exactly one outcome.
  */
 export async function reservationWorkflow(input: ReservationWorkflowInput): Promise<ReservationWorkflowState> {
-  const { holdSeat, releaseSeat } = patched(LOCAL_SEAT_STEPS) ? local : remote;
+  const current = patched(LOCAL_SEAT_STEPS);
+  const { holdSeat, releaseSeat } = current ? local : remote;
   let reservation: ReservationView | null = null;
   let payment: PaymentView | null = null;
   let paymentKey: string | undefined;
@@ -72,6 +77,18 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   let ended = false;
   let spentToken: { userId: string; tokenId: string } | null = null;
   const lock = new Mutex();
+  let busy = false;
+  /** Runs `fn` with no other handler or release running (the flag only replays v1 runs). */
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (current) return lock.runExclusive(fn);
+    while (busy) await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  };
 
   const setStatus = (view: ReservationView): void => {
     reservation = view;
@@ -118,7 +135,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
     // A cancel may arrive while the hold it names is still being written (the API cancels a
     // hold whose answer it could not deliver): let the hold settle first.
     await settledHold();
-    return lock.runExclusive(async () => {
+    return exclusive(async () => {
       if (!reservation || ended || request.reservationId !== reservation.reservationId) throw reservationNotHeld();
       const released = await release('CANCELLED');
       if (released.status !== 'CANCELLED') throw reservationNotHeld();
@@ -136,7 +153,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   // v1: the API paid one reservation through its own workflow. Runs started before checkout
   // moved to the entry workflow may still get it; the steps they recorded are kept unchanged.
   setHandler(payUpdate, (request) =>
-    lock.runExclusive(async () => {
+    exclusive(async () => {
       if (payment) {
         if (request.idempotencyKey !== undefined && request.idempotencyKey === paymentKey) return payment;
         throw reservationNotHeld();
@@ -164,7 +181,7 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   if (held) {
     const settled = await condition(() => ended, Math.max(1, Date.parse(held.heldUntil) - Date.now()));
     // The hold lapsed; a handler already under way finishes first and decides.
-    if (!settled) await lock.runExclusive(async () => (ended ? undefined : release('EXPIRED')));
+    if (!settled) await exclusive(async () => (ended ? undefined : release('EXPIRED')));
   }
   await condition(allHandlersFinished);
   const spent = spentToken as { userId: string; tokenId: string } | null;

@@ -88,6 +88,7 @@ function fakeActivities(env: TestWorkflowEnvironment, { balance = PRICE } = {}) 
       const payment: PaymentView = {
         paymentId: randomUUID(),
         reservationId: req.reservationId,
+        reservationIds: [req.reservationId],
         amount: PRICE,
         balance: state.balance,
         paidAt: new Date(now).toISOString(),
