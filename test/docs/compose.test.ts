@@ -42,7 +42,7 @@ const isApp = (s: Service): boolean => s.image === APP_IMAGE;
 
 /** Every variable src/config.ts reads (the names in its table of variables). */
 const CONFIG_VARIABLES = new Set(
-  [...read('src/config.ts').matchAll(/\['([A-Z][A-Z0-9_]+)',/g)].map((m) => m[1] as string),
+  [...read('src/config.ts').matchAll(/\[\s*'([A-Z][A-Z0-9_]+)',/g)].map((m) => m[1] as string),
 );
 /** Read by Node and its libraries rather than by src/config.ts. */
 const RUNTIME_VARIABLES = new Set(['NODE_ENV']);
