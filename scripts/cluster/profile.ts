@@ -251,7 +251,7 @@ export async function startClusterProfile(options: ClusterProfileOptions = {}): 
     };
     say('migrating and seeding the database…');
     runScript('src/db/migrate.ts', appEnv);
-    for (const line of runScript('src/db/seed.ts', appEnv).trim().split('\n')) say(line);
+    for (const line of runScript('src/seed.ts', appEnv).trim().split('\n')) say(line);
 
     const tag = `p${port}`;
     say(`starting ${workers} worker and ${apis} api processes…`);
