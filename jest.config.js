@@ -15,7 +15,15 @@ const tier = (name, extra = {}) => ({
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [tier('workflows'), tier('activities'), tier('api'), tier('integration'), tier('docs'), tier('contract')],
+  projects: [
+    tier('workflows'),
+    tier('activities'),
+    tier('api'),
+    tier('integration'),
+    tier('docs'),
+    tier('contract'),
+    tier('cluster'),
+  ],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,
