@@ -15,7 +15,15 @@ const tier = (name, extra = {}) => ({
 
 /** @type {import('jest').Config} */
 module.exports = {
-  projects: [tier('workflows'), tier('activities'), tier('api'), tier('integration'), tier('docs')],
+  projects: [
+    tier('workflows'),
+    tier('activities'),
+    tier('api'),
+    tier('integration'),
+    tier('docs'),
+    // A real Chromium against api and worker processes; its setup builds web/dist and provisions Chromium.
+    tier('e2e', { globalSetup: '<rootDir>/test/e2e/global-setup.ts' }),
+  ],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,

@@ -17,6 +17,7 @@ import { concertsRouter } from './routes/concerts';
 import { paymentsRouter } from './routes/payments';
 import { queueRouter } from './routes/queue';
 import { reservationsRouter } from './routes/reservations';
+import { webRouter } from './web';
 
 export type { AppDeps } from './deps';
 
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Express {
     app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(spec) as swaggerUi.JsonObject));
   }
 
+  app.use(webRouter(deps));
   app.use('/v1/queue', queueRouter(deps));
   app.use('/v1/concerts', concertsRouter(deps));
   app.use('/v1/reservations', reservationsRouter(deps));
