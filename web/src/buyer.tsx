@@ -571,7 +571,7 @@ function Booking(props: {
               id="charge-amount"
               type="number"
               min={1}
-              step={1000}
+              step={1}
               value={amount}
               onInput={(e) => setAmount(e.currentTarget.value)}
             />
