@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// Callbacks of page.evaluate run in the browser.
 import { countdownSeconds, openSeatMap, seatState, signIn, useE2eStack } from './stack';
 
 // Holds lapse after 3 s, so the page's countdown and release are seen within the test.

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// Callbacks of page.evaluate run in the browser.
 import type { Page } from 'playwright-core';
 import { axeViolations, screenshot, signIn, useE2eStack } from './stack';
 

@@ -67,10 +67,22 @@ describe('the buyer page in Chromium', () => {
     await page.getByText('Your balance is too low for this payment').waitFor();
     expect(await page.getByTestId('error').innerText()).not.toContain('{');
 
-    page.on('response', (r) => { if (r.url().includes('/v1/')) console.log('RESP', r.request().method(), r.url(), r.status()); }); page.on('pageerror', (e) => console.log('PAGEERR', e.message));
- await page.getByLabel('Amount to charge (won)').fill('120000');
+    page.on('response', (r) => {
+      if (r.url().includes('/v1/')) console.log('RESP', r.request().method(), r.url(), r.status());
+    });
+    page.on('pageerror', (e) => console.log('PAGEERR', e.message));
+    await page.getByLabel('Amount to charge (won)').fill('120000');
     await page.getByRole('button', { name: 'Charge', exact: true }).click();
-    await page.waitForTimeout(3000); console.log('DEBUG', await page.getByTestId('error').innerText(), '|', await page.getByTestId('notice').innerText(), '|', await page.getByTestId('balance').innerText());await page.getByText('Balance: 120,000 won').waitFor();
+    await page.waitForTimeout(3000);
+    console.log(
+      'DEBUG',
+      await page.getByTestId('error').innerText(),
+      '|',
+      await page.getByTestId('notice').innerText(),
+      '|',
+      await page.getByTestId('balance').innerText(),
+    );
+    await page.getByText('Balance: 120,000 won').waitFor();
     await screenshot(page, '3-seat-map-and-holds');
     await page.getByRole('button', { name: 'Pay 1 seats (50,000 won)' }).click();
     await page.getByText('Paid 50,000 won').waitFor();

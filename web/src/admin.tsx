@@ -199,7 +199,7 @@ function Dashboard(props: {
       </section>
       <section aria-labelledby="lookup-title" class="card">
         <h2 id="lookup-title">{t(lang, 'lookup')}</h2>
-        <form onSubmit={lookup} class="row">
+        <form onSubmit={(e) => void lookup(e)} class="row">
           <label for="lookup-user">{t(lang, 'userId')}</label>
           <input id="lookup-user" value={lookupId} onInput={(e) => setLookupId(e.currentTarget.value)} />
           <button type="submit">{t(lang, 'find')}</button>

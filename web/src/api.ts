@@ -62,7 +62,7 @@ export function jwtSubject(token: string): string | null {
   const part = token.split('.')[1];
   if (!part) return null;
   try {
-    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/')) as string;
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
     const sub = (JSON.parse(json) as { sub?: unknown }).sub;
     return typeof sub === 'string' ? sub : null;
   } catch {

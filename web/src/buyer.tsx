@@ -95,7 +95,7 @@ function SignIn(props: { lang: Lang; onSession: (s: Session) => void; onError: (
   return (
     <section aria-labelledby="signin-title">
       <h2 id="signin-title">{t(lang, 'signIn')}</h2>
-      <form onSubmit={devSignIn} class="card">
+      <form onSubmit={(e) => void devSignIn(e)} class="card">
         <h3>{t(lang, 'signInDev')}</h3>
         <label for="dev-user">{t(lang, 'userIdOptional')}</label>
         <input
@@ -565,7 +565,7 @@ function Booking(props: {
           <h2 id="balance-title" data-testid="balance">
             {balance === null ? t(lang, 'loading') : t(lang, 'balance', { amount: won(lang, balance) })}
           </h2>
-          <form onSubmit={charge} class="row">
+          <form onSubmit={(e) => void charge(e)} class="row">
             <label for="charge-amount">{t(lang, 'chargeAmount')}</label>
             <input
               id="charge-amount"
