@@ -1,8 +1,11 @@
 /**
  * Records one history per workflow path into test/workflows/histories/, for the replay test
- * (test/workflows/replay.test.ts). Run it when a workflow change is deliberately
- * incompatible with running workflows (and version the workflow instead, where possible):
+ * (test/workflows/replay.test.ts), which replays every file there with today's code. Run it
+ * when a workflow gains a path (and version the workflow with `patched` where running
+ * workflows would change):
  *   node --import tsx scripts/record-histories.ts
+ * The `v1-*` files were recorded by the code before checkout moved to the entry workflow and
+ * are kept, not re-recorded: runs of that shape may still be open when the new code deploys.
  * Uses a private in-memory dev server and activity doubles; nothing else is touched.
  */
 import { randomUUID } from 'node:crypto';
@@ -16,14 +19,21 @@ import {
   admitSignal,
   admissionWorkflowId,
   cancelUpdate,
-  completeSignal,
+  checkoutUpdate,
   holdUpdate,
-  payUpdate,
   queueEntryWorkflowId,
   reservationWorkflowId,
   searchAttributeFlags,
+  settledSignal,
 } from '../src/shared';
-import type { HoldRequest, ReleaseRequest, ReservationView } from '../src/shared';
+import type {
+  CheckoutRequest,
+  CheckoutResult,
+  FinishResult,
+  HoldRequest,
+  ReleaseRequest,
+  ReservationView,
+} from '../src/shared';
 import { queueAdmissionWorkflow, queueEntryWorkflow, reservationWorkflow } from '../src/workflows';
 import { ensureTemporalCli, freePort, startTemporalDevServer } from './provision';
 
@@ -37,6 +47,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection });
   const taskQueue = 'record-histories';
   const held = new Map<string, ReservationView>();
+  const extended = new Set<string>();
   const worker = await Worker.create({
     connection: await NativeConnection.connect({ address }),
     taskQueue,
@@ -56,16 +67,30 @@ async function main(): Promise<void> {
         ...held.get(req.reservationId)!,
         status: req.outcome,
       }),
-      payReservation: async (req: { reservationId: string }) => ({
-        paymentId: randomUUID(),
-        reservationId: req.reservationId,
-        amount: 50_000,
-        balance: 0,
-        paidAt: new Date().toISOString(),
+      checkout: async (req: CheckoutRequest): Promise<CheckoutResult> => ({
+        payment: {
+          paymentId: randomUUID(),
+          reservationId: req.reservationIds[0]!,
+          reservationIds: req.reservationIds,
+          amount: 50_000,
+          balance: 0,
+          paidAt: new Date().toISOString(),
+        },
+        settled: req.reservationIds.map((reservationId) => ({
+          reservationId,
+          concertId: randomUUID(),
+          date: '2099-12-24',
+          seatNo: 1,
+          outcome: 'CONFIRMED' as const,
+        })),
       }),
-      markEntryCompleted: async () => randomUUID(),
-      finishEntry: async () => undefined,
-      admitTick: async () => ({ admitted: 0 }),
+      // The first call of each entry answers a window a hold moved 300 ms on; the next ends it.
+      finishEntry: async (input: { tokenId: string }): Promise<FinishResult> => {
+        if (extended.has(input.tokenId)) return { ended: true };
+        extended.add(input.tokenId);
+        return { ended: false, activeUntil: Date.now() + 300 };
+      },
+      admitTick: async () => ({ admitted: 0, started: 0 }),
     },
   });
 
@@ -94,7 +119,7 @@ async function main(): Promise<void> {
       reservationId: randomUUID(),
       userId: randomUUID(),
       concertId: randomUUID(),
-      date: '2026-12-24',
+      date: '2099-12-24',
       seatNo: 17,
     };
     const op = new WithStartWorkflowOperation(reservationWorkflow, {
@@ -112,14 +137,9 @@ async function main(): Promise<void> {
     const expired = await hold();
     await save('reservation-expired', expired.handle);
 
-    const paid = await hold();
-    // Two concurrent retries with one key: the second waits for the first and gets its payment.
-    const pay = { reservationId: paid.request.reservationId, userId: paid.request.userId, idempotencyKey: 'k1' };
-    await Promise.all([
-      paid.handle.executeUpdate(payUpdate, { args: [pay] }),
-      paid.handle.executeUpdate(payUpdate, { args: [pay] }),
-    ]);
-    await save('reservation-paid', paid.handle);
+    const settled = await hold();
+    await settled.handle.signal(settledSignal, { reservationId: settled.request.reservationId, outcome: 'CONFIRMED' });
+    await save('reservation-settled', settled.handle);
 
     const cancelled = await hold();
     await cancelled.handle.executeUpdate(cancelUpdate, {
@@ -127,18 +147,43 @@ async function main(): Promise<void> {
     });
     await save('reservation-cancelled', cancelled.handle);
 
-    for (const ending of ['expired', 'completed'] as const) {
+    const admitted = async (activeForMs: number) => {
       const userId = randomUUID();
       const tokenId = randomUUID();
-      const entry = await client.workflow.start(queueEntryWorkflow, {
+      const handle = await client.workflow.start(queueEntryWorkflow, {
         workflowId: queueEntryWorkflowId(userId),
         taskQueue,
-        args: [{ userId, tokenId }],
+        args: [{ userId, tokenId, activeUntil: Date.now() + activeForMs }],
       });
-      await entry.signal(admitSignal, { tokenId, activeUntil: Date.now() + (ending === 'expired' ? 500 : 60_000) });
-      if (ending === 'completed') await entry.signal(completeSignal, { tokenId });
-      await save(`queue-entry-${ending}`, entry);
-    }
+      return { userId, tokenId, handle };
+    };
+    // Expires after a hold moved its end once (finishEntry answers the new end, then ends it).
+    const expiring = await admitted(300);
+    await save('queue-entry-extended-expired', expiring.handle);
+
+    const paying = await admitted(60_000);
+    // Two concurrent retries with one key: the second waits for the first and gets its payment.
+    const checkout: CheckoutRequest = {
+      userId: paying.userId,
+      tokenId: paying.tokenId,
+      reservationIds: [randomUUID()],
+      arrivedAt: Date.now(),
+      idempotencyKey: 'k1',
+    };
+    await Promise.all([
+      paying.handle.executeUpdate(checkoutUpdate, { args: [checkout] }),
+      paying.handle.executeUpdate(checkoutUpdate, { args: [checkout] }),
+    ]);
+    await save('queue-entry-checkout', paying.handle);
+
+    // Admitted again while its previous run is still open: hands over by continuing as new.
+    const handover = await admitted(300);
+    await handover.handle.signal(admitSignal, { tokenId: randomUUID(), activeUntil: Date.now() + 60_000 });
+    const firstEntryRun = client.workflow.getHandle(handover.handle.workflowId, handover.handle.firstExecutionRunId, {
+      followRuns: false,
+    });
+    await save('queue-entry-handover', firstEntryRun);
+    await handover.handle.terminate('recorded');
 
     const admission = await client.workflow.start(queueAdmissionWorkflow, {
       workflowId: admissionWorkflowId(taskQueue),

@@ -2,46 +2,42 @@ import { z } from 'zod';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
 
-const schema = z.object({
-  PORT: int(0, 65535).default(3000),
-  DATABASE_URL: z.url().default('mysql://concert:concert@127.0.0.1:3306/concert'),
-  REDIS_URL: z.url().default('redis://127.0.0.1:6379'),
-  REDIS_KEY_PREFIX: z.string().default('cr:'),
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
-  TEMPORAL_TASK_QUEUE: z.string().min(1).default('concert-reservations'),
-  SEAT_HOLD_SECONDS: int(1, 86_400).default(300),
-  ACTIVE_TOKEN_TTL_SECONDS: int(1, 86_400).default(600),
-  QUEUE_MAX_ACTIVE: int(0, 1_000_000).default(100),
-  QUEUE_ADMIT_PER_SECOND: int(0, 100_000).default(10),
-  TOKEN_SECRET: z.string().min(16).default('dev-only-token-secret-change-me'),
-  ADMIN_API_KEY: z.string().min(8).default('dev-admin-key'),
-  MAX_CHARGE_AMOUNT: int(1).default(10_000_000),
-  MAX_BALANCE: int(1).default(1_000_000_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DB_POOL_SIZE: int(1, 1000).default(20),
-});
+/** `host:port,host:port` seeds of a Redis Cluster (empty: a single Redis at REDIS_URL). */
+const nodeList = z
+  .string()
+  .regex(/^[^\s:,]+:\d{1,5}(,[^\s:,]+:\d{1,5})*$/, 'must be host:port[,host:port…]')
+  .transform((value) => value.split(','));
 
-/** Validated, typed configuration shared by the API, the worker and the tests. */
-export interface Config {
-  port: number;
-  databaseUrl: string;
-  redisUrl: string;
-  redisKeyPrefix: string;
-  temporalAddress: string;
-  temporalNamespace: string;
-  taskQueue: string;
-  seatHoldSeconds: number;
-  activeTokenTtlSeconds: number;
-  queueMaxActive: number;
-  queueAdmitPerSecond: number;
-  tokenSecret: string;
-  adminApiKey: string;
-  maxChargeAmount: number;
-  maxBalance: number;
-  logLevel: z.infer<typeof schema>['LOG_LEVEL'];
-  dbPoolSize: number;
-}
+/**
+ * Every setting of the service: the configuration property, the environment variable that sets
+ * it, and its validation and default. The single source of `loadConfig` and `toEnv`.
+ */
+const variables = {
+  port: ['PORT', int(0, 65535).default(3000)],
+  databaseUrl: ['DATABASE_URL', z.url().default('mysql://concert:concert@127.0.0.1:3306/concert')],
+  redisUrl: ['REDIS_URL', z.url().default('redis://127.0.0.1:6379')],
+  redisClusterNodes: ['REDIS_CLUSTER_NODES', nodeList.default([])],
+  redisKeyPrefix: ['REDIS_KEY_PREFIX', z.string().default('cr:')],
+  temporalAddress: ['TEMPORAL_ADDRESS', z.string().min(1).default('localhost:7233')],
+  temporalNamespace: ['TEMPORAL_NAMESPACE', z.string().min(1).default('default')],
+  taskQueue: ['TEMPORAL_TASK_QUEUE', z.string().min(1).default('concert-reservations')],
+  seatHoldSeconds: ['SEAT_HOLD_SECONDS', int(1, 86_400).default(300)],
+  activeTokenTtlSeconds: ['ACTIVE_TOKEN_TTL_SECONDS', int(1, 86_400).default(600)],
+  queueMaxActive: ['QUEUE_MAX_ACTIVE', int(0, 1_000_000).default(100)],
+  queueAdmitPerSecond: ['QUEUE_ADMIT_PER_SECOND', int(0, 100_000).default(10)],
+  maxHoldsPerUser: ['MAX_HOLDS_PER_USER', int(1, 50).default(4)],
+  tokenSecret: ['TOKEN_SECRET', z.string().min(16).default('dev-only-token-secret-change-me')],
+  adminApiKey: ['ADMIN_API_KEY', z.string().min(8).default('dev-admin-key')],
+  maxChargeAmount: ['MAX_CHARGE_AMOUNT', int(1).default(10_000_000)],
+  maxBalance: ['MAX_BALANCE', int(1).default(1_000_000_000)],
+  logLevel: ['LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')],
+  dbPoolSize: ['DB_POOL_SIZE', int(1, 1000).default(20)],
+} as const;
+
+type Variables = typeof variables;
+
+/** Validated, typed configuration shared by the API, the worker, the tools and the tests. */
+export type Config = { -readonly [K in keyof Variables]: z.output<Variables[K][1]> };
 
 /** Thrown when an environment variable holds a value the service cannot run with. */
 export class ConfigError extends Error {
@@ -49,35 +45,28 @@ export class ConfigError extends Error {
 }
 
 /**
- * Reads the configuration from the environment. Empty strings count as unset, so that
- * `FOO=` in a compose file falls back to the default. Fails naming the first bad variable.
+ * Reads the configuration from the environment. Empty strings count as unset, so that `FOO=`
+ * in a compose file falls back to the default. Fails naming the first bad variable.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = schema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const name = String(issue?.path[0] ?? 'environment');
-    throw new ConfigError(`Invalid configuration: ${name}: ${issue?.message ?? 'invalid value'}`);
+  const config: Record<string, unknown> = {};
+  for (const [property, [name, schema]] of Object.entries(variables)) {
+    const raw = env[name];
+    const parsed = (schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    if (!parsed.success) {
+      throw new ConfigError(`Invalid configuration: ${name}: ${parsed.error.issues[0]?.message ?? 'invalid value'}`);
+    }
+    config[property] = parsed.data;
   }
-  const e = parsed.data;
-  return {
-    port: e.PORT,
-    databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
-    redisKeyPrefix: e.REDIS_KEY_PREFIX,
-    temporalAddress: e.TEMPORAL_ADDRESS,
-    temporalNamespace: e.TEMPORAL_NAMESPACE,
-    taskQueue: e.TEMPORAL_TASK_QUEUE,
-    seatHoldSeconds: e.SEAT_HOLD_SECONDS,
-    activeTokenTtlSeconds: e.ACTIVE_TOKEN_TTL_SECONDS,
-    queueMaxActive: e.QUEUE_MAX_ACTIVE,
-    queueAdmitPerSecond: e.QUEUE_ADMIT_PER_SECOND,
-    tokenSecret: e.TOKEN_SECRET,
-    adminApiKey: e.ADMIN_API_KEY,
-    maxChargeAmount: e.MAX_CHARGE_AMOUNT,
-    maxBalance: e.MAX_BALANCE,
-    logLevel: e.LOG_LEVEL,
-    dbPoolSize: e.DB_POOL_SIZE,
-  };
+  return config as Config;
+}
+
+/** The environment variables that hand `config` to a child process (tests, tools). */
+export function toEnv(config: Config): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [property, [name]] of Object.entries(variables)) {
+    const value = config[property as keyof Config];
+    env[name] = Array.isArray(value) ? value.join(',') : String(value);
+  }
+  return env;
 }

@@ -8,6 +8,7 @@ import { createDataSource } from './db/data-source';
 import { createLogger } from './logger';
 import { createRedis } from './redis/client';
 import { redisKeys } from './redis/keys';
+import { createServices } from './services';
 
 /** API process: `npm run api`. Expects a migrated database (npm start and the tests migrate first). */
 async function main(): Promise<void> {
@@ -15,17 +16,13 @@ async function main(): Promise<void> {
   const log = createLogger(config, 'api');
   const dataSource = createDataSource({ url: config.databaseUrl, poolSize: config.dbPoolSize });
   await dataSource.initialize();
-  const redis = createRedis(config.redisUrl, 'api');
+  const redis = createRedis(config, 'api');
   // Lazy: the API starts (and reports 503 on /readyz) even while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const deps: AppDeps = {
-    config,
+    ...createServices({ config, dataSource, redis, keys: redisKeys(config.redisKeyPrefix), temporal }),
     log,
-    dataSource,
-    redis,
-    keys: redisKeys(config.redisKeyPrefix),
-    temporal,
     tokens: new TokenService(config.tokenSecret),
     shutdownHooks: [],
   };

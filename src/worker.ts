@@ -1,17 +1,19 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from './activities';
 import { loadConfig } from './config';
 import { createDataSource } from './db/data-source';
 import { createLogger } from './logger';
 import { createRedis } from './redis/client';
 import { redisKeys } from './redis/keys';
-import { admissionTaskQueue, admissionWorkflowId, reservationTaskQueue } from './shared/ids';
+import { createServices } from './services';
+import { admissionTaskQueue, admissionWorkflowId } from './shared/ids';
+import { createWorkers } from './workers';
 
 /**
  * Worker process: `npm run worker`. Runs every workflow and activity on TEMPORAL_TASK_QUEUE
- * and its `-reservations` and `-admission` companions,
- * starts the admission loop if no worker has yet, and drains in-flight tasks on SIGINT/SIGTERM.
+ * and its `-reservations` and `-admission` companions, starts the admission loop if no worker
+ * has yet, and drains in-flight tasks on SIGINT/SIGTERM.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -38,55 +40,27 @@ async function main(): Promise<void> {
 
   const dataSource = createDataSource({ url: config.databaseUrl, poolSize: config.dbPoolSize });
   await dataSource.initialize();
-  const redis = createRedis(config.redisUrl, 'worker');
+  const redis = createRedis(config, 'worker');
   const connection = await Connection.connect({ address: config.temporalAddress });
   const temporal = new Client({ connection, namespace: config.temporalNamespace });
   const nativeConnection = await NativeConnection.connect({ address: config.temporalAddress });
+  const services = createServices({ config, dataSource, redis, keys: redisKeys(config.redisKeyPrefix), temporal });
 
-  const workflowBundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-  // Bundled once and shared by the three workers below.
-  const workflows = {
-    workflowBundle: workflowBundlePath
-      ? { codePath: workflowBundlePath }
-      : await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: Runtime.instance().logger }),
-  };
-  const activities = createActivities({ dataSource, redis, keys: redisKeys(config.redisKeyPrefix), config, temporal });
-  // Queue entries: many, mostly idle, bursty.
-  const worker = await Worker.create({
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const workers = await createWorkers({
     connection: nativeConnection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    ...workflows,
-    activities,
-    maxConcurrentActivityTaskExecutions: 200,
-    maxConcurrentWorkflowTaskExecutions: 100,
-    maxCachedWorkflows: 2_000,
-    shutdownGraceTime: '10 seconds',
-  });
-  // Reservations: a user waits on each of their tasks, so they never queue behind entry tasks.
-  const reservationWorker = await Worker.create({
-    connection: nativeConnection,
-    namespace: config.temporalNamespace,
-    taskQueue: reservationTaskQueue(config.taskQueue),
-    ...workflows,
-    activities,
-    maxConcurrentActivityTaskExecutions: 200,
-    maxConcurrentWorkflowTaskExecutions: 100,
-    maxCachedWorkflows: 1_000,
-    shutdownGraceTime: '10 seconds',
-  });
-  // The admission loop alone, on its own task queue (and workflow thread), so its ticks stay
-  // about a second apart however many entry workflow tasks are queued.
-  const admissionWorker = await Worker.create({
-    connection: nativeConnection,
-    namespace: config.temporalNamespace,
-    taskQueue: admissionTaskQueue(config.taskQueue),
-    ...workflows,
-    activities,
-    maxConcurrentActivityTaskExecutions: 4,
-    maxConcurrentWorkflowTaskExecutions: 2,
-    maxCachedWorkflows: 10,
-    shutdownGraceTime: '10 seconds',
+    // Bundled once and shared by every worker of the process.
+    workflows: {
+      workflowBundle: bundlePath
+        ? { codePath: bundlePath }
+        : await bundleWorkflowCode({
+            workflowsPath: require.resolve('./workflows'),
+            logger: Runtime.instance().logger,
+          }),
+    },
+    activities: createActivities(services),
   });
 
   try {
@@ -105,8 +79,10 @@ async function main(): Promise<void> {
     await Promise.allSettled([dataSource.destroy(), redis.quit(), connection.close()]);
     process.exit(0);
   }
+  // From here the Runtime's own signal handling drains the workers: each finishes its tasks in
+  // flight, then run() resolves.
   log.info({ taskQueue: config.taskQueue }, 'worker running');
-  await Promise.all([worker.run(), reservationWorker.run(), admissionWorker.run()]);
+  await Promise.all(workers.map((worker) => worker.run()));
   log.info('worker stopped; closing connections');
   await Promise.allSettled([dataSource.destroy(), redis.quit(), connection.close(), nativeConnection.close()]);
 }

@@ -1,15 +1,13 @@
-import type { ActivityDeps } from './deps';
-import { createPaymentActivities } from './payments';
+import type { Services } from '../services';
 import { createQueueActivities } from './queue';
 import { createReservationActivities } from './reservations';
 
-export type { ActivityDeps } from './deps';
-
-/** Every activity the worker registers. */
-export function createActivities(deps: ActivityDeps) {
+/** Every activity the worker registers, built on the process's services. */
+export function createActivities(services: Services) {
   return {
-    ...createQueueActivities(deps),
-    ...createReservationActivities(deps),
-    ...createPaymentActivities(deps),
+    ...createQueueActivities(services),
+    ...createReservationActivities(services),
   };
 }
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,99 +1,57 @@
 import { asyncLocalStorage } from '@temporalio/activity';
-import { WorkflowNotFoundError } from '@temporalio/client';
-import { QueueService } from '../queue/service';
-import type { Admission } from '../queue/service';
-import { admitSignal } from '../shared/definitions';
-import { queueEntryWorkflowId } from '../shared/ids';
-import type { QueueStatus, TickResult } from '../shared/types';
-import type { ActivityDeps } from './deps';
-
-/** How long a tick waits for its admit signals before it returns (see drainOutbox). */
-const DRAIN_BUDGET_MS = 250;
+import { checkout } from '../money/payment';
+import { admissionTick } from '../queue/admission';
+import { SeatState } from '../seats/seat-state';
+import type { Services } from '../services';
+import type { CheckoutRequest, CheckoutResult, FinishResult, QueueStatus, TickResult } from '../shared/types';
 
 /** Logs through the activity context when there is one (tests also call these directly). */
 const warn = (message: string, meta: Record<string, unknown>): void => {
   asyncLocalStorage.getStore()?.log.warn(message, meta);
 };
 
-/** Queue activities: admission ticks and entry bookkeeping in Redis. */
-export function createQueueActivities(deps: Pick<ActivityDeps, 'redis' | 'keys' | 'config' | 'temporal'>) {
-  const queue = new QueueService(deps);
-
-  /** Outbox items whose signal this process is sending right now (not sent twice by it). */
-  const inFlight = new Set<string>();
-
-  async function deliver(admission: Admission): Promise<boolean> {
-    try {
-      await deps.temporal.workflow
-        .getHandle(queueEntryWorkflowId(admission.userId))
-        .signal(admitSignal, { tokenId: admission.tokenId, activeUntil: admission.activeUntil });
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) {
-        warn('admit signal failed; retried next tick', { userId: admission.userId, error: String(err) });
-        return false;
-      }
-    }
-    await queue.ackAdmission(admission);
-    return true;
-  }
-
-  /**
-   * Signals every admission in the outbox to its entry workflow, in parallel, and removes
-   * each item once delivered (at least once: a repeated signal is ignored by the workflow).
-   * A workflow that does not exist (its start failed, or it has not started yet: the API
-   * checks for that right after starting it) needs no signal. Failures stay for the next tick.
-   *
-   * Waits at most `budgetMs`: the user is already ACTIVE in Redis (the gate reads Redis) and
-   * the signal carries the absolute activeUntil, so a late signal costs nothing, whereas a
-   * tick held up by slow signals would admit less than the configured rate. Signals still
-   * under way finish in the background; if the process dies first, the next tick sends them.
-   * Returns how many signals were not confirmed within the budget.
-   */
-  async function drainOutbox(budgetMs: number): Promise<number> {
-    const pending = (await queue.pendingAdmissions()).filter((a) => !inFlight.has(a.raw));
-    const sends = pending.map(async (admission) => {
-      inFlight.add(admission.raw);
-      try {
-        return await deliver(admission);
-      } catch (err) {
-        warn('admit outbox update failed; retried next tick', { userId: admission.userId, error: String(err) });
-        return false;
-      } finally {
-        inFlight.delete(admission.raw);
-      }
-    });
-    const all = Promise.all(sends);
-    let timer: NodeJS.Timeout | undefined;
-    const budget = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), budgetMs);
-    });
-    const done = await Promise.race([all, budget]);
-    clearTimeout(timer);
-    return done === null ? pending.length : done.filter((delivered) => !delivered).length;
-  }
-
+/** Queue activities: admission ticks, the end of an entry, and the checkout that spends it. */
+export function createQueueActivities(services: Services) {
+  const { queue, seatState, dataSource } = services;
   return {
-    /** Admits as many waiting users as capacity and rate allow, and signals their entries. */
+    /** Admits as many waiting users as the settings allow and starts their entry workflows. */
     admitTick: async (): Promise<TickResult> => {
       const started = Date.now();
-      const { admitted, expired } = await queue.admit();
-      const unconfirmed = await drainOutbox(DRAIN_BUDGET_MS);
-      asyncLocalStorage
-        .getStore()
-        ?.log.debug('admission tick', { admitted, expired, unconfirmed, ms: Date.now() - started });
-      return { admitted };
+      const outcome = await admissionTick({
+        queue,
+        settings: services.queueSettings,
+        temporal: services.temporal,
+        taskQueue: services.config.taskQueue,
+        warn,
+      });
+      asyncLocalStorage.getStore()?.log.debug('admission tick', { ...outcome, ms: Date.now() - started });
+      return { admitted: outcome.admitted, started: outcome.started };
     },
-    /** Marks the entry ended and frees its slot, if the entry still carries `tokenId`. */
+
+    /**
+     * Ends the entry carrying `tokenId` and frees its slot, unless (for EXPIRED) a hold has
+     * kept it admitted for longer: then it answers the new end and the workflow sleeps on.
+     */
     finishEntry: async (input: {
       userId: string;
       tokenId: string;
       status: Extract<QueueStatus, 'EXPIRED' | 'COMPLETED'>;
-    }): Promise<void> => {
-      await queue.finish(input.userId, input.tokenId, input.status);
-    },
-    /** Marks the user's live entry COMPLETED (token spent); returns its tokenId, or null when none lives. */
-    markEntryCompleted: async (input: { userId: string }): Promise<string | null> => {
-      return queue.complete(input.userId);
+    }): Promise<FinishResult> => queue.finish(input.userId, input.tokenId, input.status),
+
+    /** v1 runs: marks the user's live entry COMPLETED; its tokenId, or null when none lives. */
+    markEntryCompleted: async (input: { userId: string }): Promise<string | null> => queue.complete(input.userId),
+
+    /**
+     * The checkout (run as a local activity of the entry workflow, so a payment crosses the
+     * task queue once): pays the reservations in one MySQL transaction and releases the user's
+     * other holds (see {@link checkout}), then spends the token in Redis before the client
+     * hears 201 and updates the seat pre-filter. Idempotent under retries.
+     */
+    checkout: async (request: CheckoutRequest): Promise<CheckoutResult> => {
+      const result = await checkout(dataSource, request);
+      await queue.complete(request.userId, request.tokenId);
+      await SeatState.quietly(() => seatState.settle(result.settled));
+      return result;
     },
   };
 }

@@ -6,6 +6,7 @@ import type { Express } from 'express';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
+import { QueueEventHub } from '../queue/events';
 import type { AppDeps } from './deps';
 import { errorHandler, notFoundHandler } from './errors';
 import { healthRouter } from './health';
@@ -38,14 +39,19 @@ export function createApp(deps: AppDeps): Express {
     (req as { id?: string }).id = id;
     next();
   });
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
-    }),
-  );
+  // A log line per request only when asked for (LOG_LEVEL debug or trace): at the default level
+  // it would cost every request a child logger for a line nobody keeps. Errors are logged with
+  // their request id by the error handler either way.
+  if (deps.log.isLevelEnabled('debug')) {
+    app.use(
+      pinoHttp({
+        logger: deps.log,
+        genReqId: (req) => (req as { id?: string }).id ?? randomUUID(),
+        autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
+        customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+      }),
+    );
+  }
   app.use(metrics.middleware);
   app.use(express.json({ limit: '16kb' }));
 
@@ -63,7 +69,7 @@ export function createApp(deps: AppDeps): Express {
   }
 
   app.use(webRouter(deps));
-  app.use('/v1/queue', queueRouter(deps));
+  app.use('/v1/queue', queueRouter(deps, new QueueEventHub(deps)));
   app.use('/v1/concerts', concertsRouter(deps));
   app.use('/v1/reservations', reservationsRouter(deps));
   app.use('/v1/users', balanceRouter(deps));

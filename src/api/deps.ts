@@ -1,19 +1,10 @@
-import type { Client } from '@temporalio/client';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
-import type { Config } from '../config';
-import type { RedisKeys } from '../redis/keys';
+import type { Services } from '../services';
 import type { TokenService } from './tokens';
 
 /** Everything the HTTP layer uses; built once per process by src/server.ts (or by a test). */
-export interface AppDeps {
-  config: Config;
+export interface AppDeps extends Services {
   log: Logger;
-  dataSource: DataSource;
-  redis: Redis;
-  keys: RedisKeys;
-  temporal: Client;
   tokens: TokenService;
   /** Run, in order, when the process shuts down (e.g. closing pub/sub subscribers). */
   shutdownHooks: Array<() => Promise<void>>;

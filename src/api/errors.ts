@@ -4,10 +4,28 @@ import {
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
+import { TemporalFailure } from '@temporalio/common';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { errorStatus, isErrorType } from '../shared/errors';
+import { businessFailure } from '../shared/errors';
+import type { ErrorType } from '../shared/errors';
+
+/** HTTP status of each business error (API.md). */
+const errorStatus: Record<ErrorType, number> = {
+  SEAT_UNAVAILABLE: 409,
+  RESERVATION_NOT_FOUND: 404,
+  RESERVATION_NOT_HELD: 409,
+  INSUFFICIENT_BALANCE: 402,
+  IDEMPOTENCY_KEY_REUSED: 409,
+  CONCERT_NOT_FOUND: 404,
+  DATE_NOT_FOUND: 404,
+  BALANCE_LIMIT_EXCEEDED: 400,
+  HOLD_LIMIT_REACHED: 409,
+  SALES_CLOSED: 409,
+  TOKEN_NOT_ACTIVE: 403,
+  // Only if the entry's previous run outlived the retry: the client may simply try again.
+  ENTRY_SUPERSEDED: 503,
+};
 
 /** An error with the HTTP status and error code API.md gives it. */
 export class HttpError extends Error {
@@ -25,21 +43,11 @@ export const badRequest = (message: string): HttpError => new HttpError(400, 'VA
 export const unauthorized = (message = 'A valid queue token is required'): HttpError =>
   new HttpError(401, 'UNAUTHORIZED', message);
 
-/**
- * The domain error a failure carries, if any: an ApplicationFailure whose type is one of
- * ours, found anywhere in the cause chain (update failure → activity failure → application
- * failure).
- */
+/** The HTTP error a failure means, if it is one of ours (an HttpError or a business error anywhere in its causes). */
 export function domainError(err: unknown): HttpError | null {
-  let current: unknown = err;
-  for (let depth = 0; current && depth < 8; depth++) {
-    if (current instanceof HttpError) return current;
-    if (current instanceof ApplicationFailure && isErrorType(current.type)) {
-      return new HttpError(errorStatus[current.type], current.type, current.message);
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return null;
+  if (err instanceof HttpError) return err;
+  const failure = businessFailure(err);
+  return failure ? new HttpError(errorStatus[failure.type], failure.type, failure.message) : null;
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'EPIPE']);

@@ -1,5 +1,6 @@
 import type { RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
+import { effectiveStatus } from '../queue/service';
+import type { RedisClient } from '../redis/client';
 import type { RedisKeys } from '../redis/keys';
 import type { QueueStatus } from '../shared/types';
 import { HttpError, unauthorized } from './errors';
@@ -16,22 +17,14 @@ export interface Auth {
 }
 
 export interface GateDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   tokens: TokenService;
 }
 
 /**
- * The entry's status as of now: an ACTIVE entry whose time ran out is EXPIRED at once,
- * even before its workflow's timer has fired and written it down.
- */
-export function effectiveStatus(status: QueueStatus, activeUntil: number | null, now = Date.now()): QueueStatus {
-  return status === 'ACTIVE' && activeUntil !== null && activeUntil <= now ? 'EXPIRED' : status;
-}
-
-/**
- * Reads and checks the bearer token: one signature check and one Redis HMGET. A token
- * whose entry is gone or was replaced by a newer one is unknown (`401`).
+ * Reads and checks the bearer token: one signature check (cached per token) and one Redis
+ * HMGET. A token whose entry is gone or was replaced by a newer one is unknown (`401`).
  */
 export async function authenticate(deps: GateDeps, header: string | undefined): Promise<Auth> {
   const match = header ? /^Bearer ([^\s]+)$/.exec(header) : null;
@@ -44,7 +37,9 @@ export async function authenticate(deps: GateDeps, header: string | undefined): 
     'status',
     'activeUntil',
   );
-  if (!storedTokenId || storedTokenId !== tokenId || !status) throw unauthorized('The queue token is not known');
+  if (!storedTokenId || storedTokenId !== tokenId || !status) {
+    throw unauthorized('The queue token is not known (its place in line may have been lost): request a new one');
+  }
   const until = activeUntil ? Number(activeUntil) : null;
   return { userId, tokenId, token, activeUntil: until, status: effectiveStatus(status as QueueStatus, until) };
 }

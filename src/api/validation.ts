@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RequestHandler } from 'express';
 import { badRequest } from './errors';
 
 /** A real calendar date written YYYY-MM-DD (2026-02-30 is refused). */
@@ -28,3 +29,11 @@ export function idempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   return parse(z.string().min(1).max(64), header, 'Idempotency-Key');
 }
+
+/** Path parameters are checked before the token, so a malformed id is 400 for everyone (API.md). */
+export const checkParams =
+  (schema: z.ZodType): RequestHandler =>
+  (req, _res, next) => {
+    parse(schema, req.params, 'path');
+    next();
+  };

@@ -1,9 +1,9 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { ErrorType } from '../shared/errors';
+import type { ResultHeader } from '../db/sql';
+import { inTransaction } from '../db/sql';
+import { balanceLimitExceeded } from '../shared/errors';
 import { claimIdempotencyKey, replayOf, requestHash, storeIdempotentResponse } from './idempotency';
-import type { BalanceRow, ResultHeader } from './sql';
-import { inTransaction } from './sql';
+import type { BalanceRow } from './queries';
 
 /** `{userId, balance}`: the body of the balance read and of a charge. */
 export interface BalanceView {
@@ -21,12 +21,6 @@ export interface ChargeRequest {
 export interface ChargeLimits {
   maxBalance: number;
 }
-
-const limitExceeded = (amount: number, limits: ChargeLimits): ApplicationFailure =>
-  ApplicationFailure.nonRetryable(
-    `Charging ${amount} would take the balance over ${limits.maxBalance}`,
-    ErrorType.BALANCE_LIMIT_EXCEEDED,
-  );
 
 const NO_USER = Symbol('no user');
 
@@ -49,13 +43,13 @@ async function chargeInTransaction(
     'UPDATE users SET balance = balance + ? WHERE id = ? AND balance + ? <= ?',
     [amount, userId, amount, limits.maxBalance],
   );
-  if (updated.affectedRows !== 1) throw limitExceeded(amount, limits);
+  if (updated.affectedRows !== 1) throw balanceLimitExceeded(amount, limits.maxBalance);
   // The row is locked since the SELECT, so this is exactly the committed balance.
   const balance = Number(user.balance) + amount;
   await tx.query(
     `INSERT INTO ledger_entries (user_id, type, amount, balance_after, created_at)
-     VALUES (?, 'CHARGE', ?, ?, UTC_TIMESTAMP(3))`,
-    [userId, amount, balance],
+     VALUES (?, 'CHARGE', ?, ?, ?)`,
+    [userId, amount, balance, new Date()],
   );
   const view: BalanceView = { userId, balance };
   if (key) await storeIdempotentResponse(tx, userId, key, { status: 200, body: view });

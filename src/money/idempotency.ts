@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../shared/errors';
-import type { Queryable } from './sql';
-import { isDuplicateKey } from './sql';
+import type { Queryable } from '../db/sql';
+import { isDuplicateKey } from '../db/sql';
+import { idempotencyKeyReused } from '../shared/errors';
 
 /** What an Idempotency-Key was first used for (`idempotency_keys.operation`). */
 export type IdempotentOperation = 'CHARGE' | 'PAYMENT';
@@ -109,13 +108,6 @@ export async function storeIdempotentResponse(
   );
 }
 
-/** `409 IDEMPOTENCY_KEY_REUSED`, as a failure the API and the workflows both understand. */
-export const keyReused = (key: string): ApplicationFailure =>
-  ApplicationFailure.nonRetryable(
-    `Idempotency-Key ${key} was used with a different body`,
-    ErrorType.IDEMPOTENCY_KEY_REUSED,
-  );
-
 /**
  * The stored response to replay for a retry of `operation` with body hash `hash`, or
  * `IDEMPOTENCY_KEY_REUSED` when the key was first used for another operation or body.
@@ -126,7 +118,7 @@ export function replayOf<T>(
   operation: IdempotentOperation,
   hash: string,
 ): StoredResponse<T> {
-  if (record.operation !== operation || record.requestHash !== hash) throw keyReused(key);
+  if (record.operation !== operation || record.requestHash !== hash) throw idempotencyKeyReused(key);
   // Committed rows always carry their response (it is written before the commit).
   if (!record.response) throw new Error(`Idempotency-Key ${key} has no stored response`);
   return record.response as StoredResponse<T>;

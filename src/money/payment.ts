@@ -1,140 +1,181 @@
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { ErrorType } from '../shared/errors';
-import type { PaymentView, PayRequest, ReservationStatus, SeatStatus } from '../shared/types';
+import type { ResultHeader } from '../db/sql';
+import { inTransaction } from '../db/sql';
+import { releaseReservation } from '../seats/holds';
+import { liveHolds, loadReservations, seatOf } from '../seats/reservations';
+import type { StoredReservation } from '../seats/reservations';
+import { insufficientBalance, reservationNotFound, reservationNotHeld } from '../shared/errors';
+import type { CheckoutResult, PaymentView, ReservationStatus, SeatStatus } from '../shared/types';
 import { claimIdempotencyKey, replayOf, storeIdempotentResponse } from './idempotency';
-import { findReservationRef, paymentOfReservation } from './queries';
-import type { ReservationRef } from './queries';
-import type { BalanceRow, ResultHeader } from './sql';
-import { inTransaction } from './sql';
+import { paymentOfReservations } from './queries';
+import type { BalanceRow } from './queries';
+
+/** What a checkout pays: the user's reservations, judged at the moment the request arrived. */
+export interface PaymentRequest {
+  userId: string;
+  reservationIds: readonly string[];
+  /** Epoch ms the request reached the API. */
+  arrivedAt: number;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
 
 interface LockedSeat {
+  id: string | number;
   status: SeatStatus;
   reservation_id: string | null;
   price: string;
 }
 
 interface LockedReservation {
-  user_id: string;
+  id: string;
   status: ReservationStatus;
-  live: number | string;
+  held_until: Date;
 }
 
-export const reservationNotFound = (reservationId: string): ApplicationFailure =>
-  ApplicationFailure.nonRetryable(`Reservation ${reservationId} does not exist`, ErrorType.RESERVATION_NOT_FOUND);
+const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
-export const reservationNotHeld = (reservationId: string): ApplicationFailure =>
-  ApplicationFailure.nonRetryable(`Reservation ${reservationId} is no longer held`, ErrorType.RESERVATION_NOT_HELD);
+/**
+ * Whether the hold can still be paid by a request that arrived at `arrivedAt`: it had not
+ * lapsed then, and either it still holds its seat, or its timer released it in the meantime and
+ * nobody has taken the seat since (a slow path never shortens a hold).
+ */
+function payable(reservation: LockedReservation | undefined, seat: LockedSeat | undefined, arrivedAt: number): boolean {
+  if (!reservation || !seat || reservation.held_until.getTime() <= arrivedAt) return false;
+  if (reservation.status === 'HELD') return seat.status === 'HELD' && seat.reservation_id === reservation.id;
+  return reservation.status === 'EXPIRED' && seat.status === 'AVAILABLE';
+}
 
-const insufficientBalance = (balance: number, price: number): ApplicationFailure =>
-  ApplicationFailure.nonRetryable(
-    `The balance ${balance} is below the price ${price}; the seat stays held until the hold lapses`,
-    ErrorType.INSUFFICIENT_BALANCE,
+async function payInTransaction(
+  tx: EntityManager,
+  request: PaymentRequest,
+  found: StoredReservation[],
+): Promise<PaymentView> {
+  const { userId, idempotencyKey: key, requestHash } = request;
+  const ids = found.map((r) => r.view.reservationId);
+  // Lock order seats (sorted) → reservations → user → idempotency row, as holds and releases
+  // (seat → reservation → user) and charges (user → idempotency row) take theirs. The key row
+  // comes after the user on purpose: inserting it checks its foreign key with a shared lock on
+  // the user row, and a shared lock later upgraded to an exclusive one deadlocks.
+  const seats = await tx.query<LockedSeat[]>(
+    `SELECT id, status, reservation_id, price FROM seats WHERE id IN (${placeholders(found.length)}) ORDER BY id FOR UPDATE`,
+    found.map((r) => r.seatId),
   );
-
-async function payInTransaction(tx: EntityManager, request: PayRequest, ref: ReservationRef): Promise<PaymentView> {
-  const { reservationId, userId, idempotencyKey: key, requestHash } = request;
-  // Lock order seat → reservation → user → idempotency row. Holds and releases take seat →
-  // reservation, charges user → idempotency row, so no two of them wait on each other in a
-  // cycle. The idempotency row comes after the user on purpose: inserting it checks its
-  // foreign key with a shared lock on the user row, and a shared lock later upgraded to an
-  // exclusive one deadlocks against a concurrent charge of the same user.
-  const [seat] = await tx.query<LockedSeat[]>(
-    'SELECT status, reservation_id, price FROM seats WHERE id = ? FOR UPDATE',
-    [ref.seatId],
+  const reservations = await tx.query<LockedReservation[]>(
+    `SELECT id, status, held_until FROM reservations WHERE id IN (${placeholders(ids.length)}) ORDER BY id FOR UPDATE`,
+    ids,
   );
-  const [reservation] = await tx.query<LockedReservation[]>(
-    'SELECT user_id, status, held_until > NOW(3) AS live FROM reservations WHERE id = ? FOR UPDATE',
-    [reservationId],
-  );
-  if (!seat || !reservation || reservation.user_id !== userId) throw reservationNotFound(reservationId);
   const [user] = await tx.query<BalanceRow[]>('SELECT balance FROM users WHERE id = ? FOR UPDATE', [userId]);
-  if (!user) throw reservationNotFound(reservationId);
+  if (!user) throw reservationNotFound();
 
   if (key) {
-    const first = await claimIdempotencyKey(tx, {
-      userId,
-      key,
-      operation: 'PAYMENT',
-      requestHash: requestHash ?? '',
-    });
+    const hash = requestHash ?? '';
+    const first = await claimIdempotencyKey(tx, { userId, key, operation: 'PAYMENT', requestHash: hash });
     // Nothing is written yet, so returning here is a clean replay.
-    if (first) return replayOf<PaymentView>(first, key, 'PAYMENT', requestHash ?? '').body;
+    if (first) return replayOf<PaymentView>(first, key, 'PAYMENT', hash).body;
   }
-  if (reservation.status === 'CONFIRMED' && !key) {
-    // A retry of an attempt that committed but whose answer was lost (the workflow sends no
-    // second payment for a paid reservation, so this can only be the same request again).
-    const paid = await paymentOfReservation(tx, reservationId);
+  if (!key && reservations.every((r) => r.status === 'CONFIRMED')) {
+    // A retry of an attempt that committed but whose answer was lost: the same payment again.
+    const paid = await paymentOfReservations(tx, ids);
     if (paid) return paid;
   }
-  const held =
-    reservation.status === 'HELD' &&
-    Number(reservation.live) === 1 &&
-    seat.status === 'HELD' &&
-    seat.reservation_id === reservationId;
-  if (!held) throw reservationNotHeld(reservationId);
+  const seatById = new Map(seats.map((s) => [String(s.id), s]));
+  const reservationById = new Map(reservations.map((r) => [r.id, r]));
+  for (const r of found) {
+    if (!payable(reservationById.get(r.view.reservationId), seatById.get(r.seatId), request.arrivedAt)) {
+      throw reservationNotHeld();
+    }
+  }
 
-  // The price comes from the seat row, never from the client.
-  const price = Number(seat.price);
+  // Prices come from the seat rows, never from the client.
+  const amount = seats.reduce((sum, s) => sum + Number(s.price), 0);
   const before = Number(user.balance);
-  if (before < price) throw insufficientBalance(before, price);
+  if (before < amount) throw insufficientBalance(before, amount);
   const debited = await tx.query<ResultHeader>('UPDATE users SET balance = balance - ? WHERE id = ? AND balance >= ?', [
-    price,
+    amount,
     userId,
-    price,
+    amount,
   ]);
-  if (debited.affectedRows !== 1) throw insufficientBalance(before, price);
-  const balance = before - price;
+  if (debited.affectedRows !== 1) throw insufficientBalance(before, amount);
+  const balance = before - amount;
   const paymentId = randomUUID();
   // DATETIME(3) keeps milliseconds, so the stored time reads back exactly as answered.
   const paidAt = new Date();
+  await tx.query('INSERT INTO payments (id, user_id, amount, balance_after, paid_at) VALUES (?, ?, ?, ?, ?)', [
+    paymentId,
+    userId,
+    amount,
+    balance,
+    paidAt,
+  ]);
   await tx.query(
-    'INSERT INTO payments (id, reservation_id, user_id, amount, balance_after, paid_at) VALUES (?, ?, ?, ?, ?, ?)',
-    [paymentId, reservationId, userId, price, balance, paidAt],
+    `INSERT INTO payment_reservations (payment_id, reservation_id) VALUES ${ids.map(() => '(?, ?)').join(', ')}`,
+    ids.flatMap((id) => [paymentId, id]),
   );
   await tx.query(
     `INSERT INTO ledger_entries (user_id, type, amount, balance_after, payment_id, created_at)
      VALUES (?, 'PAYMENT', ?, ?, ?, ?)`,
-    [userId, price, balance, paymentId, paidAt],
+    [userId, amount, balance, paymentId, paidAt],
   );
-  const sold = await tx.query<ResultHeader>(
-    `UPDATE seats SET status = 'SOLD', hold_expires_at = NULL
-      WHERE id = ? AND reservation_id = ? AND status = 'HELD'`,
-    [ref.seatId, reservationId],
-  );
+  for (const r of found) {
+    const sold = await tx.query<ResultHeader>(
+      `UPDATE seats SET status = 'SOLD', holder_user_id = ?, hold_expires_at = NULL, reservation_id = ?
+        WHERE id = ? AND (reservation_id = ? OR status = 'AVAILABLE') AND status <> 'SOLD'`,
+      [userId, r.view.reservationId, r.seatId, r.view.reservationId],
+    );
+    // Every row is locked and was checked above; a mismatch means a bug, so undo everything.
+    if (sold.affectedRows !== 1) throw reservationNotHeld();
+  }
   const confirmed = await tx.query<ResultHeader>(
-    "UPDATE reservations SET status = 'CONFIRMED' WHERE id = ? AND status = 'HELD'",
-    [reservationId],
+    `UPDATE reservations SET status = 'CONFIRMED' WHERE id IN (${placeholders(ids.length)}) AND status IN ('HELD', 'EXPIRED')`,
+    ids,
   );
-  // Both rows are locked and were checked above; a mismatch means a bug, so undo everything.
-  if (sold.affectedRows !== 1 || confirmed.affectedRows !== 1) throw reservationNotHeld(reservationId);
+  if (confirmed.affectedRows !== ids.length) throw reservationNotHeld();
 
-  const view: PaymentView = { paymentId, reservationId, amount: price, balance, paidAt: paidAt.toISOString() };
+  const view: PaymentView = {
+    paymentId,
+    reservationId: ids[0]!,
+    reservationIds: ids,
+    amount,
+    balance,
+    paidAt: paidAt.toISOString(),
+  };
   if (key) await storeIdempotentResponse(tx, userId, key, { status: 201, body: view });
   return view;
 }
 
-/** A committed payment and the seat it bought (for the Redis pre-filter). */
-export interface PaymentOutcome {
-  payment: PaymentView;
-  seat: ReservationRef;
-}
-
 /**
- * Pays a held reservation from the user's balance in one transaction: locks seat →
- * reservation → user, claims the Idempotency-Key, checks the hold is the user's, HELD and not
- * lapsed (the database clock decides), checks balance ≥ the seat's price, then deducts it,
- * writes the payment and its ledger row, sells the seat, confirms the reservation and stores
- * the response. Any refusal rolls everything back (the hold stays). Safe to run again: a
- * retry with the same key replays the stored result.
+ * Pays the user's reservations from the balance in one transaction, all or none: locks their
+ * seats, the reservations and the user, claims the Idempotency-Key, checks each hold is the
+ * user's and was live when the request arrived, checks the balance covers the sum of the seat
+ * prices, then deducts it, writes one payment (covering every reservation) and its ledger row,
+ * sells the seats and confirms the reservations. Any refusal rolls everything back (the holds
+ * stay). Afterwards the user's other live holds are released (the token is spent, so they
+ * could never be paid). Safe to run again: a retry with the same key replays the stored
+ * result; one without a key finds the payment its earlier attempt committed.
  *
  * @throws ApplicationFailure `RESERVATION_NOT_FOUND`, `RESERVATION_NOT_HELD`,
- *   `INSUFFICIENT_BALANCE` or `IDEMPOTENCY_KEY_REUSED`, all non-retryable
+ *   `INSUFFICIENT_BALANCE` or `IDEMPOTENCY_KEY_REUSED`
  */
-export async function payHeldReservation(dataSource: DataSource, request: PayRequest): Promise<PaymentOutcome> {
-  const ref = await findReservationRef(dataSource, request.reservationId);
-  if (!ref || ref.userId !== request.userId) throw reservationNotFound(request.reservationId);
-  const payment = await inTransaction(dataSource, (tx) => payInTransaction(tx, request, ref));
-  return { payment, seat: ref };
+export async function checkout(dataSource: DataSource, request: PaymentRequest): Promise<CheckoutResult> {
+  const found = await loadReservations(dataSource, request.reservationIds);
+  if (found.length !== request.reservationIds.length || found.some((r) => r.view.userId !== request.userId)) {
+    throw reservationNotFound();
+  }
+  // Ascending ids: the order a payment lists its reservations in (the first is the v1 `reservationId`).
+  found.sort((a, b) => (a.view.reservationId < b.view.reservationId ? -1 : 1));
+  const payment = await inTransaction(dataSource, (tx) => payInTransaction(tx, request, found));
+  const paid = new Set(payment.reservationIds);
+  const settled: CheckoutResult['settled'] = found
+    .filter((r) => paid.has(r.view.reservationId))
+    .map((r) => ({ ...seatOf(r.view), outcome: 'CONFIRMED' }));
+  for (const other of await liveHolds(dataSource, request.userId, new Date(0))) {
+    if (paid.has(other.view.reservationId)) continue;
+    const released = await releaseReservation(dataSource, other.view.reservationId, 'CANCELLED');
+    if (released.status === 'CANCELLED' || released.status === 'EXPIRED') {
+      settled.push({ ...seatOf(other.view), outcome: 'CANCELLED' });
+    }
+  }
+  return { payment, settled };
 }

@@ -1,9 +1,9 @@
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { duplicateClient } from '../redis/client';
+import type { RedisClient } from '../redis/client';
 import type { RedisKeys } from '../redis/keys';
-import type { QueueServiceDeps, QueueTokenView } from './service';
-import { QueueService } from './service';
+import type { QueueService, QueueTokenView } from './service';
 
 /** Least time between two refreshes of the connected streams (so at most ~4 events/s each). */
 const MIN_REFRESH_MS = 250;
@@ -28,7 +28,9 @@ export interface QueueEventHubOptions {
   heartbeatMs?: number;
 }
 
-export interface QueueEventHubDeps extends QueueServiceDeps {
+export interface QueueEventHubDeps {
+  queue: QueueService;
+  redis: RedisClient;
   keys: RedisKeys;
   log: Logger;
   /** The hub adds its own close here when it opens its subscriber. */
@@ -43,9 +45,8 @@ export interface QueueEventHubDeps extends QueueServiceDeps {
  * subscribes, a client gets its events whichever instance it reached.
  */
 export class QueueEventHub {
-  private readonly queue: QueueService;
   private readonly clients = new Set<StreamClient>();
-  private subscriber: Redis | null = null;
+  private subscriber: RedisClient | null = null;
   private subscribing: Promise<void> | null = null;
   private sweep: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -59,7 +60,6 @@ export class QueueEventHub {
     private readonly deps: QueueEventHubDeps,
     options: QueueEventHubOptions = {},
   ) {
-    this.queue = new QueueService(deps);
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
   }
 
@@ -79,7 +79,7 @@ export class QueueEventHub {
   }
 
   private async subscribe(): Promise<void> {
-    const subscriber = this.deps.redis.duplicate({ connectionName: 'queue-events' });
+    const subscriber = duplicateClient(this.deps.redis, 'queue-events');
     this.subscriber = subscriber;
     this.deps.shutdownHooks.push(() => this.close());
     subscriber.on('message', () => this.scheduleRefresh());
@@ -174,7 +174,7 @@ export class QueueEventHub {
     if (live.length === 0) return;
     let views: Array<QueueTokenView | null>;
     try {
-      views = await this.queue.views(live);
+      views = await this.deps.queue.views(live);
     } catch (err) {
       this.deps.log.warn({ err }, 'queue stream refresh failed');
       return;
@@ -213,16 +213,4 @@ export class QueueEventHub {
     this.subscriber = null;
     if (subscriber) await subscriber.quit().catch(() => subscriber.disconnect());
   }
-}
-
-const hubs = new WeakMap<object, QueueEventHub>();
-
-/** The one hub of these app deps (one per API process), created on first use. */
-export function queueEventHub(deps: QueueEventHubDeps): QueueEventHub {
-  let hub = hubs.get(deps);
-  if (!hub) {
-    hub = new QueueEventHub(deps);
-    hubs.set(deps, hub);
-  }
-  return hub;
 }

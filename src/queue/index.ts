@@ -1,4 +1,5 @@
-export { queueEventHub, QueueEventHub } from './events';
+export { QueueEventHub } from './events';
 export type { QueueEventHubDeps, QueueEventHubOptions } from './events';
-export { estimateWaitSeconds, QueueService } from './service';
-export type { Admission, QueueSettingsPatch, QueueSettingsView, QueueTokenView } from './service';
+export { effectiveStatus, estimateWaitSeconds, QueueService } from './service';
+export type { Admission, EntryLookup, QueueTokenView } from './service';
+export type { QueueSettings, QueueSettingsPatch } from './settings';

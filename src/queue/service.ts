@@ -1,10 +1,13 @@
-import type { Redis } from 'ioredis';
-import { effectiveStatus } from '../api/gate';
-import type { Config } from '../config';
+import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '../redis/client';
 import type { RedisKeys } from '../redis/keys';
+import { defineScripts } from '../redis/scripts';
+import type { BoundScript } from '../redis/scripts';
+import { queueEntryWorkflowId } from '../shared/ids';
 import type { QueueStatus } from '../shared/types';
 import { TOKEN_LIFETIME_SECONDS } from '../shared/types';
-import { admitScript, completeScript, dropScript, enqueueScript, finishScript } from './scripts';
+import { queueScripts } from './scripts';
+import type { QueueSettings } from './settings';
 
 /** The body of `POST /v1/queue/tokens`, `GET /v1/queue/tokens/current` and each SSE `status` event. */
 export interface QueueTokenView {
@@ -19,27 +22,40 @@ export interface QueueTokenView {
   activeUntil: string | null;
 }
 
-/** `GET /v1/admin/queue`. */
-export interface QueueSettingsView {
-  waiting: number;
-  active: number;
-  maxActive: number;
-  admitPerSecond: number;
-  paused: boolean;
+/** `GET /v1/admin/queue/users/{userId}`. */
+export interface EntryLookup {
+  userId: string;
+  status: QueueStatus;
+  position: number;
+  activeUntil: string | null;
+  /** The entry workflow's id once it runs; null while the entry has none (waiting users). */
+  workflowId: string | null;
 }
 
-export type QueueSettingsPatch = Partial<Pick<QueueSettingsView, 'maxActive' | 'admitPerSecond' | 'paused'>>;
-
-/** An admission whose entry workflow still has to be signalled (the outbox item, parsed). */
+/** An admission whose entry workflow still has to be started (the outbox item, parsed). */
 export interface Admission {
   raw: string;
   userId: string;
   tokenId: string;
+  /** Epoch ms the active window ends. */
   activeUntil: number;
+}
+
+/** Signs queue tokens (src/api/tokens.ts); the queue stores the signed token with the entry. */
+export interface QueueTokenSigner {
+  sign(claims: { userId: string; tokenId: string }): Promise<string>;
 }
 
 /** A measured rate below this (admissions per second) counts as zero. */
 const MIN_RATE = 1e-3;
+
+/**
+ * The entry's status as of now: an ACTIVE entry whose time ran out is EXPIRED at once, even
+ * before anything has written it down.
+ */
+export function effectiveStatus(status: QueueStatus, activeUntil: number | null, now = Date.now()): QueueStatus {
+  return status === 'ACTIVE' && activeUntil !== null && activeUntil <= now ? 'EXPIRED' : status;
+}
 
 /**
  * estimatedWaitSeconds = ceil(position / rate), where rate is the exponential moving average
@@ -60,7 +76,6 @@ export function estimateWaitSeconds(
 }
 
 interface RawEntry {
-  tokenId: string;
   token: string;
   status: QueueStatus;
   activeUntil: number | null;
@@ -79,6 +94,8 @@ const numberOrNull = (value: string | null | undefined): number | null => {
   return Number.isFinite(n) ? n : null;
 };
 
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
 function toView(userId: string, entry: RawEntry, stats: RawStats, now: number): QueueTokenView {
   const status = effectiveStatus(entry.status, entry.activeUntil, now);
   const position = status === 'WAITING' && entry.rank !== null ? entry.rank + 1 : 0;
@@ -88,26 +105,35 @@ function toView(userId: string, entry: RawEntry, stats: RawStats, now: number): 
     status,
     position,
     estimatedWaitSeconds: estimateWaitSeconds(status, position, stats.rate, stats.paused),
-    activeUntil: entry.activeUntil === null ? null : new Date(entry.activeUntil).toISOString(),
+    activeUntil: isoOrNull(entry.activeUntil),
   };
 }
 
+/** Throws the error of the first failed command of a MULTI, or when the MULTI was aborted. */
+function valuesOf(results: Array<[Error | null, unknown]> | null): unknown[] {
+  if (!results) throw new Error('Redis transaction was aborted');
+  return results.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
 export interface QueueServiceDeps {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
-  config: Pick<Config, 'queueMaxActive' | 'queueAdmitPerSecond' | 'activeTokenTtlSeconds'>;
+  config: { activeTokenTtlSeconds: number };
 }
 
 /**
- * Every Redis operation of the waiting queue. Order is a ZSET of user ids scored by arrival
- * sequence (position = ZRANK + 1); each user's entry is a HASH; state changes are Lua
- * scripts (./scripts.ts), so they are atomic across all API and worker instances.
+ * Every Redis operation of the waiting line. Order is a ZSET of user ids scored by arrival
+ * sequence (position = ZRANK + 1); each user's entry is a HASH; state changes are Lua scripts
+ * (./scripts.ts), atomic across every API and worker instance.
  */
 export class QueueService {
-  constructor(private readonly deps: QueueServiceDeps) {}
+  private readonly scripts: Record<keyof typeof queueScripts, BoundScript>;
 
-  private get redis(): Redis {
-    return this.deps.redis;
+  constructor(private readonly deps: QueueServiceDeps) {
+    this.scripts = defineScripts(deps.redis, 'queue', queueScripts);
   }
 
   private get keys(): RedisKeys {
@@ -115,23 +141,22 @@ export class QueueService {
   }
 
   /**
-   * Enqueue-if-absent: the user's live entry (WAITING, or ACTIVE before its time ran out) as
-   * it is, or a new WAITING entry carrying `tokenId` and the already signed `token`.
+   * Enters the user into the line: the live entry (WAITING, or ACTIVE before its time ran out)
+   * as it is, or a new WAITING entry with a freshly signed token. One script, no other I/O.
    */
-  async enqueue(
+  async enter(
     userId: string,
-    tokenId: string,
-    token: string,
+    signer: QueueTokenSigner,
   ): Promise<{ created: boolean; tokenId: string; view: QueueTokenView }> {
     const k = this.keys;
-    const reply = (await enqueueScript.run(
-      this.redis,
-      [k.entry(userId), k.waiting, k.active, k.seq, k.queueStats, k.queueConfig],
+    const tokenId = randomUUID();
+    const token = await signer.sign({ userId, tokenId });
+    const reply = (await this.scripts.enqueue(
+      [k.entry(userId), k.waiting, k.active, k.seq, k.queueStats],
       [userId, tokenId, token, TOKEN_LIFETIME_SECONDS],
     )) as [number, string, string, string, string, number, string, string];
     const [created, storedTokenId, storedToken, status, activeUntil, rank, rate, paused] = reply;
     const entry: RawEntry = {
-      tokenId: storedTokenId,
       token: storedToken,
       status: status as QueueStatus,
       activeUntil: numberOrNull(activeUntil),
@@ -139,17 +164,6 @@ export class QueueService {
     };
     const view = toView(userId, entry, { rate: numberOrNull(rate), paused: paused === '1' }, Date.now());
     return { created: created === 1, tokenId: storedTokenId, view };
-  }
-
-  /** Removes the entry if it still carries `tokenId` (an enqueue whose workflow did not start). */
-  async drop(userId: string, tokenId: string): Promise<boolean> {
-    const k = this.keys;
-    const removed = await dropScript.run(
-      this.redis,
-      [k.entry(userId), k.waiting, k.active, k.queueEvents],
-      [userId, tokenId],
-    );
-    return removed === 1;
   }
 
   /** The entry's current state, or null when the user has no entry carrying `tokenId`. */
@@ -165,50 +179,69 @@ export class QueueService {
   async views(entries: ReadonlyArray<{ userId: string; tokenId: string }>): Promise<Array<QueueTokenView | null>> {
     if (entries.length === 0) return [];
     const k = this.keys;
-    const multi = this.redis.multi();
-    multi.hmget(k.queueStats, 'rate');
-    multi.hget(k.queueConfig, 'paused');
-    for (const { userId } of entries) {
-      multi.hmget(k.entry(userId), 'tokenId', 'token', 'status', 'activeUntil');
-      multi.zrank(k.waiting, userId);
-    }
-    const results = await multi.exec();
-    if (!results) throw new Error('queue view transaction was aborted');
-    for (const [err] of results) if (err) throw err;
-    const value = (i: number): unknown => results[i]?.[1];
-    const stats: RawStats = {
-      rate: numberOrNull((value(0) as Array<string | null>)[0]),
-      paused: value(1) === '1',
-    };
+    const multi = this.deps.redis.multi().hmget(k.queueStats, 'rate', 'paused');
+    for (const { userId } of entries) multi.hmget(k.entry(userId), 'tokenId', 'token', 'status', 'activeUntil');
+    for (const { userId } of entries) multi.zrank(k.waiting, userId);
+    const values = valuesOf(await multi.exec());
+    const [rate, paused] = values[0] as Array<string | null>;
+    const stats: RawStats = { rate: numberOrNull(rate), paused: paused === '1' };
     const now = Date.now();
     return entries.map(({ userId, tokenId }, i) => {
-      const [storedTokenId, token, status, activeUntil] = value(2 + 2 * i) as Array<string | null>;
-      const rank = value(3 + 2 * i) as number | null;
+      const [storedTokenId, token, status, activeUntil] = values[1 + i] as Array<string | null>;
+      const rank = values[1 + entries.length + i] as number | null;
       if (!storedTokenId || storedTokenId !== tokenId || !token || !status) return null;
       return toView(
         userId,
-        { tokenId, token, status: status as QueueStatus, activeUntil: numberOrNull(activeUntil), rank },
+        { token, status: status as QueueStatus, activeUntil: numberOrNull(activeUntil), rank },
         stats,
         now,
       );
     });
   }
 
-  /** Runs one admission tick (see admitScript); the caller signals the outbox afterwards. */
-  async admit(): Promise<{ admitted: number; expired: number }> {
+  /** The user's live entry for operators (WAITING or ACTIVE), or null. */
+  async lookup(userId: string): Promise<EntryLookup | null> {
     const k = this.keys;
-    const { queueMaxActive, queueAdmitPerSecond, activeTokenTtlSeconds } = this.deps.config;
-    const [admitted, expired] = (await admitScript.run(
-      this.redis,
-      [k.waiting, k.active, k.queueConfig, k.queueStats, k.admitOutbox, k.queueEvents],
-      [k.entry(''), queueMaxActive, queueAdmitPerSecond, activeTokenTtlSeconds * 1000],
+    const [entry, rank] = valuesOf(
+      await this.deps.redis
+        .multi()
+        .hmget(k.entry(userId), 'status', 'activeUntil', 'workflow')
+        .zrank(k.waiting, userId)
+        .exec(),
+    ) as [Array<string | null>, number | null];
+    const [stored, activeUntil, workflow] = entry;
+    if (!stored) return null;
+    const until = numberOrNull(activeUntil);
+    const status = effectiveStatus(stored as QueueStatus, until);
+    if (status !== 'WAITING' && status !== 'ACTIVE') return null;
+    return {
+      userId,
+      status,
+      position: status === 'WAITING' && rank !== null ? rank + 1 : 0,
+      activeUntil: isoOrNull(until),
+      workflowId: workflow === '1' ? queueEntryWorkflowId(userId) : null,
+    };
+  }
+
+  /** Runs one admission tick with `settings` (see the admit script). */
+  async admit(settings: QueueSettings): Promise<{ admitted: number; expired: number }> {
+    const k = this.keys;
+    const [admitted, expired] = (await this.scripts.admit(
+      [k.waiting, k.active, k.queueStats, k.admitOutbox, k.queueEvents],
+      [
+        k.entryPrefix,
+        settings.maxActive,
+        settings.admitPerSecond,
+        settings.paused ? 1 : 0,
+        this.deps.config.activeTokenTtlSeconds * 1000,
+      ],
     )) as [number, number];
     return { admitted, expired };
   }
 
-  /** Admissions not yet signalled to their entry workflows, oldest first (at most `limit`). */
+  /** Admissions whose entry workflow has not been started yet, oldest first (at most `limit`). */
   async pendingAdmissions(limit = 1000): Promise<Admission[]> {
-    const raw = await this.redis.lrange(this.keys.admitOutbox, 0, limit - 1);
+    const raw = await this.deps.redis.lrange(this.keys.admitOutbox, 0, limit - 1);
     return raw.flatMap((item) => {
       const [userId, tokenId, until] = item.split('|');
       if (!userId || !tokenId || !until) return [];
@@ -216,65 +249,63 @@ export class QueueService {
     });
   }
 
-  /** Removes one outbox item once its signal was delivered (or its workflow is gone). */
-  async ackAdmission(admission: Pick<Admission, 'raw'>): Promise<void> {
-    await this.redis.lrem(this.keys.admitOutbox, 1, admission.raw);
+  /** The admission's entry workflow runs: the outbox item goes and the entry says so. */
+  async markStarted(admission: Admission): Promise<void> {
+    await this.scripts.started(
+      [this.keys.admitOutbox, this.keys.entry(admission.userId)],
+      [admission.raw, admission.tokenId],
+    );
   }
 
-  /** Sets a terminal status if the entry still carries `tokenId`, and frees its place and slot. */
-  async finish(userId: string, tokenId: string, status: 'EXPIRED' | 'COMPLETED'): Promise<boolean> {
+  /**
+   * Ends the entry carrying `tokenId` with `status` and frees its place and slot. An EXPIRED
+   * request for an entry whose window a hold has extended ends nothing and answers the new end.
+   */
+  async finish(
+    userId: string,
+    tokenId: string,
+    status: 'EXPIRED' | 'COMPLETED',
+  ): Promise<{ ended: true } | { ended: false; activeUntil: number }> {
     const k = this.keys;
-    const matched = await finishScript.run(
-      this.redis,
+    const [ended, until] = (await this.scripts.finish(
       [k.entry(userId), k.waiting, k.active, k.queueEvents],
       [userId, tokenId, status],
-    );
-    return matched === 1;
+    )) as [number, string];
+    return ended === 1 ? { ended: true } : { ended: false, activeUntil: Number(until) };
   }
 
-  /** Marks the user's live entry COMPLETED; its tokenId, or null when none lives. */
-  async complete(userId: string): Promise<string | null> {
+  /**
+   * Spends the user's live entry (the one carrying `tokenId`, or any live one when it is
+   * omitted); its tokenId, or null when none lives.
+   */
+  async complete(userId: string, tokenId?: string): Promise<string | null> {
     const k = this.keys;
-    const tokenId = await completeScript.run(
-      this.redis,
+    const spent = await this.scripts.complete(
       [k.entry(userId), k.waiting, k.active, k.queueEvents],
-      [userId],
+      [userId, tokenId ?? ''],
     );
-    return typeof tokenId === 'string' ? tokenId : null;
+    return typeof spent === 'string' ? spent : null;
   }
 
-  /** Counts and the admission settings in force. */
-  async settings(): Promise<QueueSettingsView> {
+  /** Keeps an ACTIVE user admitted at least until `untilMs` (a hold); the window's end afterwards, or null. */
+  async extend(userId: string, untilMs: number): Promise<number | null> {
+    const until = await this.scripts.extend([this.keys.entry(userId), this.keys.active], [userId, untilMs]);
+    return typeof until === 'string' ? Number(until) : null;
+  }
+
+  /** How many users wait and how many are admitted. */
+  async counts(): Promise<{ waiting: number; active: number }> {
     const k = this.keys;
-    const results = await this.redis
-      .multi()
-      .zcard(k.waiting)
-      .zcard(k.active)
-      .hmget(k.queueConfig, 'maxActive', 'admitPerSecond', 'paused')
-      .exec();
-    if (!results) throw new Error('queue settings transaction was aborted');
-    for (const [err] of results) if (err) throw err;
-    const [waiting, active, cfg] = results.map(([, v]) => v) as [number, number, Array<string | null>];
-    return {
-      waiting,
-      active,
-      maxActive: numberOrNull(cfg[0]) ?? this.deps.config.queueMaxActive,
-      admitPerSecond: numberOrNull(cfg[1]) ?? this.deps.config.queueAdmitPerSecond,
-      paused: cfg[2] === '1',
-    };
+    const [waiting, active] = valuesOf(await this.deps.redis.multi().zcard(k.waiting).zcard(k.active).exec()) as [
+      number,
+      number,
+    ];
+    return { waiting, active };
   }
 
-  /** Stores new settings; the next admission tick on any instance uses them. */
-  async updateSettings(patch: QueueSettingsPatch): Promise<QueueSettingsView> {
-    const fields: Record<string, string> = {};
-    if (patch.maxActive !== undefined) fields.maxActive = String(patch.maxActive);
-    if (patch.admitPerSecond !== undefined) fields.admitPerSecond = String(patch.admitPerSecond);
-    if (patch.paused !== undefined) fields.paused = patch.paused ? '1' : '0';
-    if (Object.keys(fields).length > 0) {
-      await this.redis.hset(this.keys.queueConfig, fields);
-      // Pausing changes every waiting user's estimate; let the SSE streams refresh.
-      await this.redis.publish(this.keys.queueEvents, 'config');
-    }
-    return this.settings();
+  /** Lets every API instance see new settings at once (estimates of paused lines, SSE streams). */
+  async announceSettings(settings: QueueSettings): Promise<void> {
+    await this.deps.redis.hset(this.keys.queueStats, 'paused', settings.paused ? '1' : '');
+    await this.deps.redis.publish(this.keys.queueEvents, 'config');
   }
 }

@@ -1,28 +1,36 @@
 /**
  * Every Redis key the service uses, under one prefix (REDIS_KEY_PREFIX), so deployments and
  * test files can share one Redis without touching each other's data.
+ *
+ * Hash tags (`{…}`) decide the Redis Cluster slot: every key of the waiting line, including
+ * each user's entry, carries `{q}`, so the queue's scripts (which touch the line, the active
+ * set and many entries at once) run on one node; each performance's seat state is its own
+ * slot. A deployment that outgrows one queue node runs one queue per concert (a prefix each).
  */
 export function redisKeys(prefix: string) {
+  const q = `${prefix}{q}:`;
   return {
     prefix,
     /** ZSET userId → arrival sequence: the waiting line, FIFO by score. */
-    waiting: `${prefix}q:waiting`,
+    waiting: `${q}waiting`,
     /** ZSET userId → activeUntil (epoch ms): admitted users. */
-    active: `${prefix}q:active`,
+    active: `${q}active`,
     /** Arrival counter giving each new entry its place. */
-    seq: `${prefix}q:seq`,
-    /** HASH of admission settings changed at run time (maxActive, admitPerSecond, paused). */
-    queueConfig: `${prefix}q:config`,
-    /** HASH of admission measurements (rate EMA, last tick). */
-    queueStats: `${prefix}q:stats`,
-    /** LIST of admitted users whose entry workflow has not been signalled yet. */
-    admitOutbox: `${prefix}q:admit-outbox`,
+    seq: `${q}seq`,
+    /** HASH of admission state: rate EMA, last tick, carry, and the settings last applied. */
+    queueStats: `${q}stats`,
+    /** LIST of admissions whose entry workflow has not been started yet (the admission outbox). */
+    admitOutbox: `${q}admit-outbox`,
     /** Pub/sub channel announcing queue changes to every API instance (SSE fan-out). */
-    queueEvents: `${prefix}q:events`,
-    /** HASH per user: tokenId, token, status, seq, activeUntil. */
-    entry: (userId: string) => `${prefix}q:entry:${userId}`,
+    queueEvents: `${q}events`,
+    /** Prefix of the per-user entry hashes (for scripts that address several entries). */
+    entryPrefix: `${q}entry:`,
+    /** HASH per user: tokenId, token, status, seq, activeUntil, workflow ('1' once started). */
+    entry: (userId: string) => `${q}entry:${userId}`,
     /** HASH per performance: seatNo → "held:<reservationId>:<heldUntilMs>" | "sold" | "pending:<id>:<untilMs>". */
-    seatState: (concertId: string, date: string) => `${prefix}seats:${concertId}:${date}`,
+    seatState: (concertId: string, date: string) => `${prefix}seats:{${concertId}:${date}}`,
+    /** Prefix of the per-user token request counters (rate limit). */
+    tokenRate: `${prefix}rate:tokens:`,
   };
 }
 

@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
-import { ApplicationFailure } from '@temporalio/common';
-import type { RedisKeys } from '../redis/keys';
-import { ErrorType } from '../shared/errors';
-import { concertExists, PerformanceLookup } from './performances';
+import { concertNotFound } from '../shared/errors';
+import { concertExists, todayUtc } from './performances';
+import type { PerformanceLookup } from './performances';
 import { takenSeats } from './seat-state';
+import type { SeatState } from './seat-state';
 
 /**
  * How long one API process reuses a MySQL seat query: 500 ms. A seat held in the meantime is
@@ -86,15 +85,13 @@ const freeInDb = (seat: OpenSeat, nowMs: number): boolean => seat.holdExpiresAt 
  * the Redis seat pre-filter so a seat held a moment ago is never offered as free.
  */
 export class SeatCatalog {
-  readonly performances: PerformanceLookup;
   private readonly seatCache: ShortCache<OpenSeat[]>;
   private readonly dateCache: ShortCache<Map<string, OpenSeat[]>>;
 
   constructor(
-    private readonly deps: { dataSource: DataSource; redis: Redis; keys: RedisKeys },
+    private readonly deps: { dataSource: DataSource; seatState: SeatState; performances: PerformanceLookup },
     cacheMs = SEAT_MAP_CACHE_MS,
   ) {
-    this.performances = new PerformanceLookup(deps.dataSource);
     this.seatCache = new ShortCache(cacheMs);
     this.dateCache = new ShortCache(cacheMs);
   }
@@ -106,22 +103,21 @@ export class SeatCatalog {
     return rows.map((r) => ({ concertId: r.id, title: r.title }));
   }
 
-  /** Dates with at least one free seat, ascending; `CONCERT_NOT_FOUND` for an unknown concert. */
+  /**
+   * Dates still on sale (today or later, UTC) with at least one free seat, ascending;
+   * `CONCERT_NOT_FOUND` for an unknown concert.
+   */
   async listDates(concertId: string): Promise<DateAvailability[]> {
     const byDate = await this.dateCache.get(concertId, () => this.loadDates(concertId));
-    if (byDate.size === 0 && !(await concertExists(this.deps.dataSource, concertId))) {
-      throw ApplicationFailure.nonRetryable(`Concert ${concertId} does not exist`, ErrorType.CONCERT_NOT_FOUND);
-    }
-    const dates = [...byDate.keys()];
-    const pipeline = this.deps.redis.pipeline();
-    for (const date of dates) pipeline.hgetall(this.deps.keys.seatState(concertId, date));
-    const hashes = await pipeline.exec();
+    if (byDate.size === 0 && !(await concertExists(this.deps.dataSource, concertId))) throw concertNotFound(concertId);
+    const today = todayUtc();
+    const dates = [...byDate.keys()].filter((date) => date >= today);
+    // One hash per date; on a Redis Cluster each lives on the node of its performance.
+    const hashes = await Promise.all(dates.map((date) => this.deps.seatState.read(concertId, date)));
     const now = Date.now();
     const result: DateAvailability[] = [];
     dates.forEach((date, i) => {
-      const [err, hash] = hashes?.[i] ?? [null, {}];
-      if (err) throw err;
-      const taken = takenSeats(hash as Record<string, string>, now);
+      const taken = takenSeats(hashes[i] ?? {}, now);
       const free = (byDate.get(date) ?? []).filter((s) => freeInDb(s, now) && !taken.has(s.seatNo)).length;
       if (free > 0) result.push({ date, availableSeats: free });
     });
@@ -130,10 +126,10 @@ export class SeatCatalog {
 
   /** Free seats of one performance, ascending; `CONCERT_NOT_FOUND` / `DATE_NOT_FOUND` when unknown. */
   async listSeats(concertId: string, date: string): Promise<FreeSeat[]> {
-    const performanceId = await this.performances.require(concertId, date);
+    const performanceId = await this.deps.performances.require(concertId, date);
     const [seats, hash] = await Promise.all([
       this.seatCache.get(performanceId, () => this.loadSeats(performanceId)),
-      this.deps.redis.hgetall(this.deps.keys.seatState(concertId, date)),
+      this.deps.seatState.read(concertId, date),
     ]);
     const now = Date.now();
     const taken = takenSeats(hash, now);

@@ -1,8 +1,13 @@
-import { ApplicationFailure } from '@temporalio/common';
-import type { DataSource, EntityManager } from 'typeorm';
-import { ErrorType } from '../shared/errors';
+import type { Queryable } from '../db/sql';
+import { concertNotFound, dateNotFound, salesClosed } from '../shared/errors';
 
-type Queryable = Pick<DataSource | EntityManager, 'query'>;
+/** Today's date in UTC, `YYYY-MM-DD`: performances before it are closed (API.md v1.1). */
+export const todayUtc = (nowMs = Date.now()): string => new Date(nowMs).toISOString().slice(0, 10);
+
+/** `SALES_CLOSED` for a performance whose date is before today (UTC). */
+export function assertOnSale(date: string, nowMs = Date.now()): void {
+  if (date < todayUtc(nowMs)) throw salesClosed(date);
+}
 
 /**
  * Finds the performance (concert date) a request names. Performances never change once
@@ -38,13 +43,8 @@ export class PerformanceLookup {
   async require(concertId: string, date: string): Promise<string> {
     const id = await this.find(concertId, date);
     if (id !== null) return id;
-    if (await concertExists(this.db, concertId)) {
-      throw ApplicationFailure.nonRetryable(
-        `Concert ${concertId} has no performance on ${date}`,
-        ErrorType.DATE_NOT_FOUND,
-      );
-    }
-    throw ApplicationFailure.nonRetryable(`Concert ${concertId} does not exist`, ErrorType.CONCERT_NOT_FOUND);
+    if (await concertExists(this.db, concertId)) throw dateNotFound(concertId, date);
+    throw concertNotFound(concertId);
   }
 
   private async query(concertId: string, date: string): Promise<string | null> {

@@ -8,6 +8,12 @@ export type LedgerType = 'CHARGE' | 'PAYMENT';
 export interface QueueEntryInput {
   userId: string;
   tokenId: string;
+  /**
+   * Epoch milliseconds at which the active window ends: entries start at admission, so the
+   * window is known from the start. Absent only in runs started by v1 at token time, which
+   * wait for an `admit` signal first.
+   */
+  activeUntil?: number;
 }
 
 export interface AdmitSignal {
@@ -36,7 +42,12 @@ export interface AdmissionInput {
 
 export interface TickResult {
   admitted: number;
+  /** Entry workflows started this tick (absent in results recorded before v1.1). */
+  started?: number;
 }
+
+/** What `finishEntry` decided: the entry ended, or a hold kept it admitted until `activeUntil`. */
+export type FinishResult = { ended: true } | { ended: false; activeUntil: number };
 
 export interface ReservationWorkflowInput {
   concertId: string;
@@ -47,6 +58,14 @@ export interface ReservationWorkflowInput {
 export interface HoldRequest {
   reservationId: string;
   userId: string;
+  concertId: string;
+  date: string;
+  seatNo: number;
+}
+
+/** A reservation together with its seat, as a checkout sees it. */
+export interface SeatOfReservation {
+  reservationId: string;
   concertId: string;
   date: string;
   seatNo: number;
@@ -63,9 +82,23 @@ export interface ReservationView {
   heldUntil: string;
 }
 
+/** v1 `pay` update of one reservation (legacy runs; see payUpdate). */
 export interface PayRequest {
   reservationId: string;
   userId: string;
+  idempotencyKey?: string;
+  requestHash?: string;
+}
+
+/** `POST /v1/payments` as the entry workflow's `checkout` update receives it. */
+export interface CheckoutRequest {
+  userId: string;
+  /** The queue token's id: the update belongs to the entry run carrying it. */
+  tokenId: string;
+  /** 1 to MAX_HOLDS_PER_USER distinct reservation ids, paid all or none. */
+  reservationIds: string[];
+  /** Epoch ms the request reached the API: a hold is judged by this, not by when the transaction runs. */
+  arrivedAt: number;
   /** Client's Idempotency-Key, if any; stored with the payment in one transaction. */
   idempotencyKey?: string;
   /** Hash of the request body, compared when the key is replayed. */
@@ -74,10 +107,24 @@ export interface PayRequest {
 
 export interface PaymentView {
   paymentId: string;
+  /** The first of `reservationIds` (kept for v1 clients). */
   reservationId: string;
+  reservationIds: string[];
   amount: number;
   balance: number;
   paidAt: string;
+}
+
+/** What a checkout decided for one reservation workflow. */
+export interface Settlement {
+  reservationId: string;
+  outcome: 'CONFIRMED' | 'CANCELLED';
+}
+
+/** A committed checkout: the payment, and every reservation it paid or released (to tell their workflows). */
+export interface CheckoutResult {
+  payment: PaymentView;
+  settled: Array<SeatOfReservation & Settlement>;
 }
 
 export interface CancelRequest {

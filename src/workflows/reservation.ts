@@ -1,71 +1,107 @@
 import {
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { createPaymentActivities } from '../activities/payments';
-import type { createQueueActivities } from '../activities/queue';
-import type { createReservationActivities } from '../activities/reservations';
-import { cancelUpdate, completeSignal, holdUpdate, payUpdate, reservationStateQuery } from '../shared/definitions';
-import { ErrorType } from '../shared/errors';
+import type { RetryPolicy } from '@temporalio/common';
+import { Mutex } from 'async-mutex';
+import type { Activities } from '../activities';
+import {
+  cancelUpdate,
+  completeSignal,
+  holdUpdate,
+  payUpdate,
+  reservationStateQuery,
+  settledSignal,
+} from '../shared/definitions';
+import { ErrorType, reservationNotHeld, seatUnavailable } from '../shared/errors';
 import { queueEntryWorkflowId } from '../shared/ids';
 import { SA } from '../shared/search-attributes';
 import type {
   HoldRequest,
   PaymentView,
+  ReleaseRequest,
   ReservationView,
   ReservationWorkflowInput,
   ReservationWorkflowState,
 } from '../shared/types';
 
-type Activities = ReturnType<typeof createReservationActivities> &
-  ReturnType<typeof createPaymentActivities> &
-  ReturnType<typeof createQueueActivities>;
+const dbRetry: RetryPolicy = {
+  initialInterval: '100 ms',
+  maximumInterval: '2 seconds',
+  nonRetryableErrorTypes: Object.values(ErrorType),
+};
 
-const nonRetryableErrorTypes = Object.values(ErrorType);
-
-const { holdSeat, releaseSeat, payReservation } = proxyActivities<Activities>({
+const remote = proxyActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: dbRetry });
+// Holds and releases run in the worker that handles the workflow task: one task-queue round trip
+// fewer for a user waiting on a hold, and a lapsing hold is released within the timer's task.
+const local = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '100 ms', maximumInterval: '2 seconds', nonRetryableErrorTypes },
+  retry: { ...dbRetry, maximumAttempts: 10 },
 });
-
-// One Redis script on the payer's critical path: run in the worker that handles the workflow
-// task, without another round trip through the task queue (its result is still in history).
+// v1 runs only (see payUpdate).
 const { markEntryCompleted } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '5 seconds',
   retry: { initialInterval: '100 ms', maximumInterval: '2 seconds' },
 });
 
-const notHeld = (): ApplicationFailure =>
-  ApplicationFailure.nonRetryable('The reservation is no longer held', ErrorType.RESERVATION_NOT_HELD);
+/**
+ * Patch: runs recorded before it ran holds and releases as (remote) activities, and kept their
+ * handlers apart with a flag that lets the first handler start its activity in the same
+ * activation (the mutex takes a microtask, which orders commands differently).
+ */
+export const LOCAL_SEAT_STEPS = 'reservation-local-seat-steps';
 
 /**
  * One run per hold of one seat (id `reservation:<concertId>:<date>:<seatNo>`). The `hold`
- * update (sent with update-with-start) marks the seat HELD in MySQL and returns; the run
- * then waits for `pay`, `cancel` or its durable timer at `heldUntil`, whichever comes first,
- * and only one of them can change the reservation: they run one at a time, and the
- * database guards each transition again.
+ * update (sent with update-with-start) marks the seat HELD in MySQL and returns; the run then
+ * waits for a `cancel`, for the checkout of its user to settle it, or for its durable timer at
+ * `heldUntil`, whichever comes first. Handlers and the timer's release take one lock, so they
+ * run one at a time; MySQL guards each transition again, so a payment and a lapsing hold always
+ * resolve to exactly one outcome.
  */
 export async function reservationWorkflow(input: ReservationWorkflowInput): Promise<ReservationWorkflowState> {
+  const current = patched(LOCAL_SEAT_STEPS);
+  const { holdSeat, releaseSeat } = current ? local : remote;
   let reservation: ReservationView | null = null;
   let payment: PaymentView | null = null;
   let paymentKey: string | undefined;
   let claimed = false;
   let holdFailed = false;
-  let busy = false;
   let ended = false;
   let spentToken: { userId: string; tokenId: string } | null = null;
+  const lock = new Mutex();
+  let busy = false;
+  /** Runs `fn` with no other handler or release running (the flag only replays v1 runs). */
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    if (current) return lock.runExclusive(fn);
+    while (busy) await condition(() => !busy);
+    busy = true;
+    try {
+      return await fn();
+    } finally {
+      busy = false;
+    }
+  };
 
   const setStatus = (view: ReservationView): void => {
     reservation = view;
     upsertSearchAttributes([{ key: SA.reservationStatus, value: view.status }]);
   };
+  const release = async (outcome: ReleaseRequest['outcome']): Promise<ReservationView> => {
+    const held = reservation as ReservationView;
+    const released = await releaseSeat({ reservationId: held.reservationId, outcome });
+    ended = true;
+    setStatus(released);
+    return released;
+  };
+  const settledHold = (): Promise<void> => condition(() => reservation !== null || holdFailed);
 
   setHandler(reservationStateQuery, () => ({ reservation, payment }));
 
@@ -88,57 +124,51 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
         if (request.concertId !== input.concertId || request.date !== input.date || request.seatNo !== input.seatNo) {
           throw new Error('hold request does not match this seat');
         }
-        // A second hold on a seat that this run already holds (or is holding) is refused
-        // here, before any activity or database work.
-        if (claimed) {
-          throw ApplicationFailure.nonRetryable('The seat is held by someone else', ErrorType.SEAT_UNAVAILABLE);
-        }
+        // A second hold on a seat that this run already holds (or is holding) is refused here,
+        // before any activity or database work.
+        if (claimed) throw seatUnavailable(input.date, input.seatNo);
       },
     },
   );
 
-  setHandler(payUpdate, async (request) => {
-    // Wait for no pay, cancel or release to be running, then take `busy` with no await in
-    // between: one wake-up resumes every waiter, so each must look at `busy` again.
-    while (busy) await condition(() => !busy);
-    if (payment) {
-      if (request.idempotencyKey !== undefined && request.idempotencyKey === paymentKey) return payment;
-      throw notHeld();
-    }
-    if (!reservation || ended || request.reservationId !== reservation.reservationId) throw notHeld();
-    busy = true;
-    try {
-      const paid = await payReservation(request);
+  setHandler(cancelUpdate, async (request) => {
+    // A cancel may arrive while the hold it names is still being written (the API cancels a
+    // hold whose answer it could not deliver): let the hold settle first.
+    await settledHold();
+    return exclusive(async () => {
+      if (!reservation || ended || request.reservationId !== reservation.reservationId) throw reservationNotHeld();
+      const released = await release('CANCELLED');
+      if (released.status !== 'CANCELLED') throw reservationNotHeld();
+      return released;
+    });
+  });
+
+  setHandler(settledSignal, ({ reservationId, outcome }) => {
+    const held = reservation;
+    if (!held || ended || held.reservationId !== reservationId) return;
+    ended = true;
+    setStatus({ ...held, status: outcome });
+  });
+
+  // v1: the API paid one reservation through its own workflow. Runs started before checkout
+  // moved to the entry workflow may still get it; the steps they recorded are kept unchanged.
+  setHandler(payUpdate, (request) =>
+    exclusive(async () => {
+      if (payment) {
+        if (request.idempotencyKey !== undefined && request.idempotencyKey === paymentKey) return payment;
+        throw reservationNotHeld();
+      }
+      if (!reservation || ended || request.reservationId !== reservation.reservationId) throw reservationNotHeld();
+      const paid = await remote.payReservation(request);
       payment = paid;
       paymentKey = request.idempotencyKey;
       ended = true;
       setStatus({ ...reservation, status: 'CONFIRMED' });
-      // The token is spent before the client hears 201, so its next funnel call gets 403.
       const tokenId = await markEntryCompleted({ userId: request.userId });
       if (tokenId) spentToken = { userId: request.userId, tokenId };
       return paid;
-    } finally {
-      busy = false;
-    }
-  });
-
-  setHandler(cancelUpdate, async (request) => {
-    // A cancel may arrive while the hold it names is still being written (the API cancels a
-    // hold whose answer it could not deliver): let the hold settle first.
-    await condition(() => reservation !== null || holdFailed);
-    while (busy) await condition(() => !busy);
-    if (!reservation || ended || request.reservationId !== reservation.reservationId) throw notHeld();
-    busy = true;
-    try {
-      const released = await releaseSeat({ reservationId: request.reservationId, outcome: 'CANCELLED' });
-      ended = true;
-      setStatus(released);
-      if (released.status !== 'CANCELLED') throw notHeld();
-      return released;
-    } finally {
-      busy = false;
-    }
-  });
+    }),
+  );
 
   upsertSearchAttributes([
     { key: SA.concertId, value: input.concertId },
@@ -146,35 +176,24 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
     { key: SA.seatNo, value: input.seatNo },
   ]);
 
-  await condition(() => reservation !== null || holdFailed);
+  await settledHold();
   const held = reservation as ReservationView | null;
   if (held) {
-    const msLeft = Date.parse(held.heldUntil) - Date.now();
-    const settled = await condition(() => ended, Math.max(1, msLeft));
-    if (!settled) {
-      // The hold lapsed; a payment already under way finishes first and decides.
-      while (busy) await condition(() => !busy);
-      if (!ended) {
-        busy = true;
-        setStatus(await releaseSeat({ reservationId: held.reservationId, outcome: 'EXPIRED' }));
-        ended = true;
-        busy = false;
-      }
-    }
+    const settled = await condition(() => ended, Math.max(1, Date.parse(held.heldUntil) - Date.now()));
+    // The hold lapsed; a handler already under way finishes first and decides.
+    if (!settled) await exclusive(async () => (ended ? undefined : release('EXPIRED')));
   }
   await condition(allHandlersFinished);
-  // The payer already has its answer; the queue entry learns it is done afterwards (its Redis
-  // state already says COMPLETED), so the signal is not on the payment's critical path.
   const spent = spentToken as { userId: string; tokenId: string } | null;
   if (spent) await signalEntryCompleted(spent.userId, spent.tokenId);
   return { reservation, payment };
 }
 
+/** v1: tells the queue entry its user paid (Redis already says COMPLETED). */
 async function signalEntryCompleted(userId: string, tokenId: string): Promise<void> {
   try {
     await getExternalWorkflowHandle(queueEntryWorkflowId(userId)).signal(completeSignal, { tokenId });
   } catch (err) {
-    // The entry may already have ended (expired); Redis already says COMPLETED.
     log.warn('queue entry not signalled', { userId, error: String(err) });
   }
 }

@@ -1,21 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { createPaymentActivities } from '../../src/activities/payments';
+import { createQueueActivities } from '../../src/activities/queue';
 import { createReservationActivities } from '../../src/activities/reservations';
 import { chargeBalance } from '../../src/money/charge';
 import { requestHash } from '../../src/money/idempotency';
 import { ErrorType } from '../../src/shared/errors';
-import type { PaymentView, PayRequest, ReleaseRequest } from '../../src/shared/types';
+import type { CheckoutRequest, CheckoutResult, PaymentView, PayRequest, ReleaseRequest } from '../../src/shared/types';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { brokenLink, DATE, holder, lapseHold, moneyOf, newConcert, newUser } from '../helpers/money';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { testServices } from '../helpers/services';
 
-describe('payReservation activity on MariaDB', () => {
+describe('checkout activity on MariaDB', () => {
   let db: TestDatabase;
   let r: TestRedis;
+  /** A checkout of one reservation, as v1's payment of it was. */
   let pay: (request: PayRequest) => Promise<PaymentView>;
+  let checkout: (request: CheckoutRequest) => Promise<CheckoutResult>;
   let hold: ReturnType<typeof holder>;
   let release: (request: ReleaseRequest) => Promise<unknown>;
   const config = testConfig({ seatHoldSeconds: 300 });
@@ -23,16 +26,26 @@ describe('payReservation activity on MariaDB', () => {
   beforeAll(async () => {
     db = await createTestDatabase(undefined, 40);
     r = createTestRedis(config.redisKeyPrefix);
-    const deps = { dataSource: db.dataSource, redis: r.redis, keys: r.keys, config };
-    const payments = createPaymentActivities(deps);
+    const deps = testServices({ dataSource: db.dataSource, redis: r.redis, keys: r.keys, config });
+    const queueActivities = createQueueActivities(deps);
     // Through the mock environment, as the worker would run it (context, heartbeats, cancellation).
     // (the refusals these tests provoke are expected, so the activity logger stays quiet).
     const logger = new DefaultLogger('ERROR');
-    pay = (request) =>
+    checkout = (request) =>
       new MockActivityEnvironment(undefined, { logger }).run(
-        (req: PayRequest) => payments.payReservation(req),
+        (req: CheckoutRequest) => queueActivities.checkout(req),
         request,
       );
+    pay = async ({ reservationId, userId, idempotencyKey, requestHash: hash }) =>
+      (
+        await checkout({
+          userId,
+          tokenId: randomUUID(),
+          reservationIds: [reservationId],
+          arrivedAt: Date.now(),
+          ...(idempotencyKey ? { idempotencyKey, requestHash: hash ?? '' } : {}),
+        })
+      ).payment;
     hold = holder(deps);
     const reservations = createReservationActivities(deps);
     release = (request) => reservations.releaseSeat(request);
@@ -66,6 +79,7 @@ describe('payReservation activity on MariaDB', () => {
     expect(paid).toEqual({
       paymentId: expect.any(String),
       reservationId: held.reservationId,
+      reservationIds: [held.reservationId],
       amount: 17_000,
       balance: 13_000,
       paidAt: expect.any(String),
@@ -74,7 +88,7 @@ describe('payReservation activity on MariaDB', () => {
     const state = await moneyOf(db.dataSource, userId);
     expect(state.balance).toBe(13_000);
     expect(state.payments).toEqual([
-      { id: paid.paymentId, reservationId: held.reservationId, amount: 17_000, balanceAfter: 13_000 },
+      { id: paid.paymentId, reservationIds: [held.reservationId], amount: 17_000, balanceAfter: 13_000 },
     ]);
     expect(state.ledger).toEqual([
       { type: 'PAYMENT', amount: 17_000, balanceAfter: 13_000, paymentId: paid.paymentId },
@@ -125,6 +139,7 @@ describe('payReservation activity on MariaDB', () => {
     const cancelled = await hold(userId, concertId, 4);
     await release({ reservationId: cancelled.reservationId, outcome: 'CANCELLED' });
     const expired = await hold(userId, concertId, 5);
+    await lapseHold(db.dataSource, expired.reservationId);
     await release({ reservationId: expired.reservationId, outcome: 'EXPIRED' });
     for (const reservationId of [cancelled.reservationId, expired.reservationId]) {
       await expect(pay({ reservationId, userId })).rejects.toMatchObject({ type: ErrorType.RESERVATION_NOT_HELD });
@@ -182,7 +197,9 @@ describe('payReservation activity on MariaDB', () => {
     await expect(pay(keyed(b.reservationId, userId, 'charge-key'))).rejects.toMatchObject({
       type: ErrorType.IDEMPOTENCY_KEY_REUSED,
     });
-    expect(await seatOf(b.reservationId)).toMatchObject({ status: 'HELD', reservation: 'HELD' });
+    // b was released by the first payment (the payer's other holds go with the spent token), and
+    // the refused attempts paid nothing.
+    expect(await seatOf(b.reservationId)).toMatchObject({ status: 'AVAILABLE', reservation: 'CANCELLED' });
     expect((await moneyOf(db.dataSource, userId)).payments).toHaveLength(1);
   });
 
@@ -229,5 +246,84 @@ describe('payReservation activity on MariaDB', () => {
     expect(brokenLink(state.ledger)).toBeNull();
     expect(state.ledger.filter((l) => l.type === 'CHARGE').reduce((a, l) => a + l.amount, 0)).toBe(charged);
     expect(state.ledger.filter((l) => l.type === 'PAYMENT').reduce((a, l) => a + l.amount, 0)).toBe(91_000);
+  });
+
+  test('when a payment arrived before heldUntil but the timer released the hold first, then it is still paid if the seat is free', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 100_000);
+    const held = await hold(userId, concertId, 21);
+    const arrivedAt = Date.now();
+    // The hold lapses and its timer releases it while the payment is on its way.
+    await lapseHold(db.dataSource, held.reservationId);
+    await release({ reservationId: held.reservationId, outcome: 'EXPIRED' });
+    await db.dataSource.query('UPDATE reservations SET held_until = ? WHERE id = ?', [
+      new Date(arrivedAt + 1),
+      held.reservationId,
+    ]);
+    const { payment } = await checkout({
+      userId,
+      tokenId: randomUUID(),
+      reservationIds: [held.reservationId],
+      arrivedAt,
+    });
+    expect(payment.amount).toBe(21_000);
+    expect(await seatOf(held.reservationId)).toMatchObject({ status: 'SOLD', reservation: 'CONFIRMED' });
+
+    // Had someone else taken the seat in between, the payment could not have it.
+    const other = await hold(userId, concertId, 22);
+    const otherArrival = Date.now();
+    await lapseHold(db.dataSource, other.reservationId);
+    const rival = await newUser(db.dataSource);
+    await hold(rival, concertId, 22);
+    await db.dataSource.query('UPDATE reservations SET held_until = ? WHERE id = ?', [
+      new Date(otherArrival + 1),
+      other.reservationId,
+    ]);
+    await expect(
+      checkout({ userId, tokenId: randomUUID(), reservationIds: [other.reservationId], arrivedAt: otherArrival }),
+    ).rejects.toMatchObject({ type: ErrorType.RESERVATION_NOT_HELD });
+  });
+
+  test('when one payment names several holds, then all are paid in one payment, or none when the balance is short', async () => {
+    const concertId = await newConcert(db.dataSource);
+    const userId = await newUser(db.dataSource, 50_000);
+    const a = await hold(userId, concertId, 30);
+    const b = await hold(userId, concertId, 31);
+    const third = await hold(userId, concertId, 32);
+    const request = {
+      userId,
+      tokenId: randomUUID(),
+      reservationIds: [a.reservationId, b.reservationId],
+      arrivedAt: Date.now(),
+    };
+    // 30,000 + 31,000 > 50,000: nothing is paid, every hold stays.
+    await expect(checkout(request)).rejects.toMatchObject({ type: ErrorType.INSUFFICIENT_BALANCE });
+    for (const held of [a, b, third]) expect(await seatOf(held.reservationId)).toMatchObject({ reservation: 'HELD' });
+    expect((await moneyOf(db.dataSource, userId)).payments).toEqual([]);
+
+    await chargeBalance(db.dataSource, { userId, amount: 20_000 }, { maxBalance: config.maxBalance });
+    const { payment, settled } = await checkout(request);
+    expect(payment.amount).toBe(61_000);
+    expect(payment.reservationIds).toEqual([a.reservationId, b.reservationId].sort());
+    expect(payment.reservationId).toBe(payment.reservationIds[0]);
+    const state = await moneyOf(db.dataSource, userId);
+    expect(state.payments).toEqual([
+      { id: payment.paymentId, reservationIds: payment.reservationIds, amount: 61_000, balanceAfter: 9_000 },
+    ]);
+    expect(state.ledger.filter((row) => row.type === 'PAYMENT')).toEqual([
+      { type: 'PAYMENT', amount: 61_000, balanceAfter: 9_000, paymentId: payment.paymentId },
+    ]);
+    for (const held of [a, b])
+      expect(await seatOf(held.reservationId)).toMatchObject({ status: 'SOLD', reservation: 'CONFIRMED' });
+    // The payer's other hold is released at once: the token is spent, it could never be paid.
+    expect(await seatOf(third.reservationId)).toMatchObject({ status: 'AVAILABLE', reservation: 'CANCELLED' });
+    expect(settled.map((s) => [s.reservationId, s.outcome]).sort()).toEqual(
+      [
+        [a.reservationId, 'CONFIRMED'],
+        [b.reservationId, 'CONFIRMED'],
+        [third.reservationId, 'CANCELLED'],
+      ].sort(),
+    );
+    expect(await r.redis.hget(r.keys.seatState(concertId, DATE), '32')).toBeNull();
   });
 });

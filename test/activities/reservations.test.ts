@@ -7,9 +7,10 @@ import type { HoldRequest } from '../../src/shared/types';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { testServices } from '../helpers/services';
 
 const HOLD_SECONDS = 300;
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 describe('reservation activities on MariaDB', () => {
   let db: TestDatabase;
@@ -20,7 +21,9 @@ describe('reservation activities on MariaDB', () => {
     const config = testConfig({ seatHoldSeconds: HOLD_SECONDS });
     db = await createTestDatabase();
     r = createTestRedis(config.redisKeyPrefix);
-    activities = createReservationActivities({ dataSource: db.dataSource, redis: r.redis, keys: r.keys, config });
+    activities = createReservationActivities(
+      testServices({ dataSource: db.dataSource, redis: r.redis, keys: r.keys, config }),
+    );
   });
   afterAll(async () => {
     await r?.cleanup();
@@ -249,5 +252,53 @@ describe('reservation activities on MariaDB', () => {
   it('when an unknown reservation is released, then it fails with RESERVATION_NOT_FOUND', async () => {
     const failure = await failureOf(activities.releaseSeat({ reservationId: randomUUID(), outcome: 'EXPIRED' }));
     expect(failure.type).toBe(ErrorType.RESERVATION_NOT_FOUND);
+  });
+
+  it('when one user holds MAX_HOLDS_PER_USER seats, then 10 concurrent holds of that user let exactly the limit through', async () => {
+    const { concertId } = await newSeat();
+    const userId = await newUser();
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        activities.holdSeat({ reservationId: randomUUID(), userId, concertId, date: DATE, seatNo: 11 + i }),
+      ),
+    );
+    const held = results.filter((x) => x.status === 'fulfilled');
+    const refused = results.flatMap((x) => (x.status === 'rejected' ? [x.reason as ApplicationFailure] : []));
+    expect(held).toHaveLength(4);
+    expect(refused).toHaveLength(6);
+    expect(refused.every((err) => err.type === ErrorType.HOLD_LIMIT_REACHED)).toBe(true);
+    const [{ n }] = await db.dataSource.query(
+      "SELECT COUNT(*) AS n FROM reservations WHERE user_id = ? AND status = 'HELD'",
+      [userId],
+    );
+    expect(Number(n)).toBe(4);
+  });
+
+  it('when a lapsed hold of the user no longer counts, then the user may hold another seat', async () => {
+    const { concertId } = await newSeat();
+    const userId = await newUser();
+    const holds = [];
+    for (let seatNo = 1; seatNo <= 4; seatNo++) {
+      holds.push(await activities.holdSeat({ reservationId: randomUUID(), userId, concertId, date: DATE, seatNo }));
+    }
+    const fifth = { reservationId: randomUUID(), userId, concertId, date: DATE, seatNo: 5 };
+    expect((await failureOf(activities.holdSeat(fifth))).type).toBe(ErrorType.HOLD_LIMIT_REACHED);
+    await lapse(holds[0]!.reservationId);
+    expect((await activities.holdSeat(fifth)).status).toBe('HELD');
+  });
+
+  it('when the performance date is before today (UTC), then the hold fails with SALES_CLOSED and writes nothing', async () => {
+    const { concertId } = await createConcert(db.dataSource, { title: 'Past', dates: ['2020-01-01'], price: 1000 });
+    const request = { reservationId: randomUUID(), userId: await newUser(), concertId, date: '2020-01-01', seatNo: 1 };
+    expect((await failureOf(activities.holdSeat(request))).type).toBe(ErrorType.SALES_CLOSED);
+    expect(await reservationStatus(request.reservationId)).toBeUndefined();
+  });
+
+  it('when a hold is made by a user who has no row yet, then the user is created with balance 0', async () => {
+    const { concertId } = await newSeat();
+    const userId = randomUUID();
+    await activities.holdSeat({ reservationId: randomUUID(), userId, concertId, date: DATE, seatNo: 9 });
+    const [row] = await db.dataSource.query('SELECT balance FROM users WHERE id = ?', [userId]);
+    expect(Number((row as { balance: string }).balance)).toBe(0);
   });
 });

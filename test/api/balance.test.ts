@@ -116,11 +116,11 @@ describe('balance (API)', () => {
 
   test('when a charge is retried with the same Idempotency-Key, then the first answer comes back; another body gets 409', async () => {
     const user = await newUser('WAITING');
-    const first = await charge(user, { amount: 700 }, 'charge-2026-12-01-1');
+    const first = await charge(user, { amount: 700 }, 'charge-2099-12-01-1');
     await charge(user, { amount: 1 });
-    const replay = await charge(user, { amount: 700 }, 'charge-2026-12-01-1');
+    const replay = await charge(user, { amount: 700 }, 'charge-2099-12-01-1');
     expect([replay.status, replay.body]).toEqual([200, first.body]);
-    const reused = await charge(user, { amount: 701 }, 'charge-2026-12-01-1');
+    const reused = await charge(user, { amount: 701 }, 'charge-2099-12-01-1');
     expect([reused.status, reused.body.error.code]).toEqual([409, 'IDEMPOTENCY_KEY_REUSED']);
     expect((await balance(user)).body.balance).toBe(701);
   });

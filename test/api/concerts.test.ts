@@ -44,7 +44,7 @@ describe('concerts, dates and seat maps (API)', () => {
 
   describe('POST /v1/admin/concerts', () => {
     it('when the admin key is missing or wrong, then 401', async () => {
-      const body = { title: 'x', dates: ['2026-12-24'], price: 1000 };
+      const body = { title: 'x', dates: ['2099-12-24'], price: 1000 };
       const missing = await request(stack.app).post('/v1/admin/concerts').send(body);
       const wrong = await request(stack.app).post('/v1/admin/concerts').set('X-Admin-Key', 'nope-nope').send(body);
       expect([missing.status, wrong.status]).toEqual([401, 401]);
@@ -52,16 +52,16 @@ describe('concerts, dates and seat maps (API)', () => {
     });
 
     it.each([
-      [{ dates: ['2026-12-24'], price: 1000 }, 'title'],
+      [{ dates: ['2099-12-24'], price: 1000 }, 'title'],
       [{ title: 'x', dates: [], price: 1000 }, 'dates'],
-      [{ title: 'x', dates: ['2026-12-24', '2026-12-24'], price: 1000 }, 'dates'],
+      [{ title: 'x', dates: ['2099-12-24', '2099-12-24'], price: 1000 }, 'dates'],
       [{ title: 'x', dates: ['2026-02-30'], price: 1000 }, 'dates.0'],
-      [{ title: 'x', dates: ['2026-12-24'] }, 'price'],
-      [{ title: 'x', dates: ['2026-12-24'], price: 0 }, 'price'],
-      [{ title: 'x', dates: ['2026-12-24'], price: 10.5 }, 'price'],
-      [{ title: 'x', dates: ['2026-12-24'], prices: { '51': 1000 } }, 'prices'],
-      [{ title: 'x', dates: ['2026-12-24'], price: 1000, prices: {} }, 'prices'],
-      [{ title: 'x', dates: ['2026-12-24'], prices: { '1': 1000 } }, 'prices.2'],
+      [{ title: 'x', dates: ['2099-12-24'] }, 'price'],
+      [{ title: 'x', dates: ['2099-12-24'], price: 0 }, 'price'],
+      [{ title: 'x', dates: ['2099-12-24'], price: 10.5 }, 'price'],
+      [{ title: 'x', dates: ['2099-12-24'], prices: { '51': 1000 } }, 'prices'],
+      [{ title: 'x', dates: ['2099-12-24'], price: 1000, prices: {} }, 'prices'],
+      [{ title: 'x', dates: ['2099-12-24'], prices: { '1': 1000 } }, 'prices.2'],
     ])('when the body is %j, then 400 naming %s', async (body, field) => {
       const res = validateResponse(await request(stack.app).post('/v1/admin/concerts').set(adminKey).send(body));
       expect(res.status).toBe(400);
@@ -72,12 +72,12 @@ describe('concerts, dates and seat maps (API)', () => {
     it('when a concert is created with per-seat prices, then every date has seats 1–50 priced as asked', async () => {
       const { concertId, dates } = await createConcert({
         title: 'Price check',
-        dates: ['2026-12-26', '2026-12-25'],
+        dates: ['2099-12-26', '2099-12-25'],
         price: 50_000,
         prices: { '1': 90_000, '50': 30_000 },
       });
-      expect(dates).toEqual(['2026-12-25', '2026-12-26']);
-      const seats = await seatsOf(concertId, '2026-12-25');
+      expect(dates).toEqual(['2099-12-25', '2099-12-26']);
+      const seats = await seatsOf(concertId, '2099-12-25');
       expect(seats.map((s) => s.seatNo)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
       expect(seats[0]).toEqual({ seatNo: 1, price: 90_000 });
       expect(seats[1]).toEqual({ seatNo: 2, price: 50_000 });
@@ -117,7 +117,7 @@ describe('concerts, dates and seat maps (API)', () => {
     });
 
     it('when concerts exist, then the list names them', async () => {
-      const { concertId } = await createConcert({ title: 'Listed', dates: ['2026-12-24'], price: 1000 });
+      const { concertId } = await createConcert({ title: 'Listed', dates: ['2099-12-24'], price: 1000 });
       const res = validateResponse(await request(stack.app).get('/v1/concerts').set(user.auth));
       expect(res.status).toBe(200);
       expect(res.body.concerts).toContainEqual({ concertId, title: 'Listed' });
@@ -126,36 +126,36 @@ describe('concerts, dates and seat maps (API)', () => {
     it('when some seats are taken, then dates count only free seats, ascending, and a sold-out date is left out', async () => {
       const { concertId } = await createConcert({
         title: 'Dates',
-        dates: ['2026-12-31', '2026-12-24', '2026-12-28'],
+        dates: ['2099-12-31', '2099-12-24', '2099-12-28'],
         price: 1000,
       });
       const all = Array.from({ length: 50 }, (_, i) => i + 1);
-      await setSeats(concertId, '2026-12-28', all, `s.status = 'SOLD'`);
-      await setSeats(concertId, '2026-12-31', [1, 2, 3], `s.status = 'SOLD'`);
+      await setSeats(concertId, '2099-12-28', all, `s.status = 'SOLD'`);
+      await setSeats(concertId, '2099-12-31', [1, 2, 3], `s.status = 'SOLD'`);
       // A lapsed hold counts as free, a live one does not.
-      await setSeats(concertId, '2026-12-31', [4], `s.status = 'HELD', s.hold_expires_at = NOW(3) - INTERVAL 1 SECOND`);
-      await setSeats(concertId, '2026-12-31', [5], `s.status = 'HELD', s.hold_expires_at = NOW(3) + INTERVAL 1 HOUR`);
+      await setSeats(concertId, '2099-12-31', [4], `s.status = 'HELD', s.hold_expires_at = NOW(3) - INTERVAL 1 SECOND`);
+      await setSeats(concertId, '2099-12-31', [5], `s.status = 'HELD', s.hold_expires_at = NOW(3) + INTERVAL 1 HOUR`);
 
       const res = validateResponse(await request(stack.app).get(`/v1/concerts/${concertId}/dates`).set(user.auth));
       expect(res.status).toBe(200);
       expect(res.body).toEqual({
         concertId,
         dates: [
-          { date: '2026-12-24', availableSeats: 50 },
-          { date: '2026-12-31', availableSeats: 46 },
+          { date: '2099-12-24', availableSeats: 50 },
+          { date: '2099-12-31', availableSeats: 46 },
         ],
       });
     });
 
     it('when the concert or the date does not exist, then 404 CONCERT_NOT_FOUND or DATE_NOT_FOUND', async () => {
-      const { concertId } = await createConcert({ title: 'Known', dates: ['2026-12-24'], price: 1000 });
+      const { concertId } = await createConcert({ title: 'Known', dates: ['2099-12-24'], price: 1000 });
       const unknown = randomUUID();
       const dates = validateResponse(await request(stack.app).get(`/v1/concerts/${unknown}/dates`).set(user.auth));
       const seats = validateResponse(
-        await request(stack.app).get(`/v1/concerts/${unknown}/dates/2026-12-24/seats`).set(user.auth),
+        await request(stack.app).get(`/v1/concerts/${unknown}/dates/2099-12-24/seats`).set(user.auth),
       );
       const date = validateResponse(
-        await request(stack.app).get(`/v1/concerts/${concertId}/dates/2026-12-25/seats`).set(user.auth),
+        await request(stack.app).get(`/v1/concerts/${concertId}/dates/2099-12-25/seats`).set(user.auth),
       );
       expect([dates.status, seats.status, date.status]).toEqual([404, 404, 404]);
       expect([dates.body.error.code, seats.body.error.code, date.body.error.code]).toEqual([
@@ -166,10 +166,10 @@ describe('concerts, dates and seat maps (API)', () => {
     });
 
     it('when a hold has lapsed in MySQL or in Redis, then its seat shows as free', async () => {
-      const { concertId } = await createConcert({ title: 'Lapsed', dates: ['2026-12-24'], price: 1000 });
-      await setSeats(concertId, '2026-12-24', [3], `s.status = 'HELD', s.hold_expires_at = NOW(3) - INTERVAL 1 SECOND`);
-      await setSeats(concertId, '2026-12-24', [4], `s.status = 'HELD', s.hold_expires_at = NOW(3) + INTERVAL 1 HOUR`);
-      const key = stack.deps.keys.seatState(concertId, '2026-12-24');
+      const { concertId } = await createConcert({ title: 'Lapsed', dates: ['2099-12-24'], price: 1000 });
+      await setSeats(concertId, '2099-12-24', [3], `s.status = 'HELD', s.hold_expires_at = NOW(3) - INTERVAL 1 SECOND`);
+      await setSeats(concertId, '2099-12-24', [4], `s.status = 'HELD', s.hold_expires_at = NOW(3) + INTERVAL 1 HOUR`);
+      const key = stack.deps.keys.seatState(concertId, '2099-12-24');
       await stack.redis.hset(
         key,
         '5',
@@ -177,16 +177,16 @@ describe('concerts, dates and seat maps (API)', () => {
         '6',
         `pending:${randomUUID()}:${Date.now() - 1}`,
       );
-      const free = (await seatsOf(concertId, '2026-12-24')).map((s) => s.seatNo);
+      const free = (await seatsOf(concertId, '2099-12-24')).map((s) => s.seatNo);
       expect(free).toEqual(expect.arrayContaining([3, 5, 6]));
       expect(free).not.toContain(4);
       expect(free).toHaveLength(49);
     });
 
     it('when a seat is taken in Redis a moment after the seat map was read, then the next read hides it at once', async () => {
-      const { concertId } = await createConcert({ title: 'Overlay', dates: ['2026-12-24'], price: 1000 });
-      expect(await seatsOf(concertId, '2026-12-24')).toHaveLength(50); // MySQL answer now cached
-      const key = stack.deps.keys.seatState(concertId, '2026-12-24');
+      const { concertId } = await createConcert({ title: 'Overlay', dates: ['2099-12-24'], price: 1000 });
+      expect(await seatsOf(concertId, '2099-12-24')).toHaveLength(50); // MySQL answer now cached
+      const key = stack.deps.keys.seatState(concertId, '2099-12-24');
       await stack.redis.hset(
         key,
         '7',
@@ -196,15 +196,15 @@ describe('concerts, dates and seat maps (API)', () => {
         '9',
         'sold',
       );
-      const free = (await seatsOf(concertId, '2026-12-24')).map((s) => s.seatNo);
+      const free = (await seatsOf(concertId, '2099-12-24')).map((s) => s.seatNo);
       expect(free).toHaveLength(47);
       expect(free.filter((n) => n >= 7 && n <= 9)).toEqual([]);
       const dates = await request(stack.app).get(`/v1/concerts/${concertId}/dates`).set(user.auth);
-      expect(dates.body.dates).toEqual([{ date: '2026-12-24', availableSeats: 47 }]);
+      expect(dates.body.dates).toEqual([{ date: '2099-12-24', availableSeats: 47 }]);
     });
 
     it('when the seat query runs, then MySQL reads it through idx_seats_performance_status', async () => {
-      const { concertId } = await createConcert({ title: 'Explain', dates: ['2026-12-24'], price: 1000 });
+      const { concertId } = await createConcert({ title: 'Explain', dates: ['2099-12-24'], price: 1000 });
       const [{ id }] = await stack.db.dataSource.query('SELECT id FROM performances WHERE concert_id = ?', [concertId]);
       const plan = await stack.db.dataSource.query(
         `EXPLAIN SELECT seat_no, price, CASE WHEN status = 'HELD' THEN hold_expires_at END AS hold_expires_at

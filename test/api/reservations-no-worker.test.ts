@@ -24,7 +24,7 @@ describe('holds while no worker runs (API, no worker)', () => {
     const created = await request(stack.app)
       .post('/v1/admin/concerts')
       .set(adminKey)
-      .send({ title: 'No worker', dates: ['2026-12-24'], price: 1_000 });
+      .send({ title: 'No worker', dates: ['2099-12-24'], price: 1_000 });
     expect(created.status).toBe(201);
     const user = await tokenFor({ ...stack.deps, tokenSecret: stack.deps.config.tokenSecret });
     const started = Date.now();
@@ -32,14 +32,14 @@ describe('holds while no worker runs (API, no worker)', () => {
       await request(stack.app)
         .post('/v1/reservations')
         .set(user.auth)
-        .send({ concertId: created.body.concertId, date: '2026-12-24', seatNo: 5 }),
+        .send({ concertId: created.body.concertId, date: '2099-12-24', seatNo: 5 }),
     );
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
     expect(res.headers['retry-after']).toBe('1');
     expect(Date.now() - started).toBeGreaterThanOrEqual(WORKFLOW_CALL_DEADLINE_MS - 100);
     // The claim was dropped, so once a worker is back the seat can be held.
-    expect(await stack.redis.hget(stack.deps.keys.seatState(created.body.concertId, '2026-12-24'), '5')).toBeNull();
+    expect(await stack.redis.hget(stack.deps.keys.seatState(created.body.concertId, '2099-12-24'), '5')).toBeNull();
     const [seat] = await stack.db.dataSource.query(
       'SELECT s.status FROM seats s JOIN performances p ON p.id = s.performance_id WHERE p.concert_id = ? AND s.seat_no = 5',
       [created.body.concertId],

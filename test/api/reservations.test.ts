@@ -8,7 +8,7 @@ import { testConfig } from '../helpers/config';
 import { validateResponse } from '../helpers/openapi';
 
 const HOLD_SECONDS = 300;
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 describe('reservations (API, in-process worker)', () => {
   let stack: InProcessStack;
@@ -81,7 +81,7 @@ describe('reservations (API, in-process worker)', () => {
     const concertId = await newConcert();
     const unknown = randomUUID();
     const noConcert = await hold(user, { concertId: unknown, date: DATE, seatNo: 1 });
-    const noDate = await hold(user, { concertId, date: '2026-12-25', seatNo: 1 });
+    const noDate = await hold(user, { concertId, date: '2099-12-25', seatNo: 1 });
     expect([noConcert.status, noDate.status]).toEqual([404, 404]);
     expect([noConcert.body.error.code, noDate.body.error.code]).toEqual(['CONCERT_NOT_FOUND', 'DATE_NOT_FOUND']);
     expect(await stack.redis.exists(stack.deps.keys.seatState(unknown, DATE))).toBe(0);

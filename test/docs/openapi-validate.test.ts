@@ -86,11 +86,11 @@ const reservation = {
   reservationId: '7c9d1e2f-3a4b-4c5d-8e6f-7a8b9c0d1e2f',
   userId: '3f1c2a9e-6b7d-4e21-9a4f-0c8d5e7b1a23',
   concertId: '0e5f8a62-1c3b-4d7e-8f90-2a4b6c8d0e1f',
-  date: '2026-12-24',
+  date: '2099-12-24',
   seatNo: 17,
   price: 50000,
   status: 'HELD',
-  heldUntil: '2026-12-01T09:06:10.000Z',
+  heldUntil: '2099-12-01T09:06:10.000Z',
 };
 
 /** A supertest-shaped response, for checking validateResponse without a server. */

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import type { Express } from 'express';
-import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { createApp } from '../../src/api/app';
@@ -9,62 +9,69 @@ import type { AppDeps } from '../../src/api/deps';
 import { TokenService } from '../../src/api/tokens';
 import type { Config } from '../../src/config';
 import { createRedis } from '../../src/redis/client';
+import type { RedisClient } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
-import { reservationTaskQueue } from '../../src/shared/ids';
+import { createServices } from '../../src/services';
+import { createWorkers } from '../../src/workers';
 import type { TestDatabase } from './db';
 import { createTestDatabase } from './db';
+import { deleteKeys } from './redis';
 
 export interface InProcessStack {
   app: Express;
   deps: AppDeps;
   db: TestDatabase;
-  redis: Redis;
+  redis: RedisClient;
   temporal: Client;
   /** Stops the worker, deletes the file's Redis keys, drops its database. */
   stop(): Promise<void>;
 }
 
+/** The workflow code every worker of a jest run loads (bundled once by the global setup). */
+export const workflowsOption = () =>
+  process.env.WORKFLOW_BUNDLE_PATH
+    ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: require.resolve('../../src/workflows') };
+
 /**
  * The API app and a worker in this test process, against the shared dev server, a fresh
- * database and a fresh Redis prefix: for supertest API tests.
+ * database and a fresh Redis prefix: for supertest API tests. The worker polls the entry and
+ * reservation task queues as src/worker.ts does (admission ticks are driven by the tests).
  */
 export async function startInProcessStack(config: Config, { worker: withWorker = true } = {}): Promise<InProcessStack> {
   const db = await createTestDatabase(config.databaseUrl);
   const cfg = { ...config, databaseUrl: db.url };
-  const redis = createRedis(cfg.redisUrl, 'test-api');
-  const keys = redisKeys(cfg.redisKeyPrefix);
+  const redis = createRedis(cfg, 'test-api');
   const connection = await Connection.connect({ address: cfg.temporalAddress });
   const temporal = new Client({ connection, namespace: cfg.temporalNamespace });
-  const deps: AppDeps = {
+  const services = createServices({
     config: cfg,
-    log: pino({ level: cfg.logLevel }),
     dataSource: db.dataSource,
     redis,
-    keys,
+    keys: redisKeys(cfg.redisKeyPrefix),
     temporal,
+  });
+  const deps: AppDeps = {
+    ...services,
+    log: pino({ level: cfg.logLevel }),
     tokens: new TokenService(cfg.tokenSecret),
     shutdownHooks: [],
   };
   const app = createApp(deps);
-  const workers: Worker[] = [];
+  let workers: Worker[] = [];
   let running: Promise<unknown> | undefined;
   if (withWorker) {
     const nativeConnection = await NativeConnection.connect({ address: cfg.temporalAddress });
-    const activities = createActivities({ dataSource: db.dataSource, redis, keys, config: cfg, temporal });
-    // Entry workflows and reservation workflows, as src/worker.ts polls them (admission ticks
-    // are driven by the tests themselves).
-    for (const taskQueue of [cfg.taskQueue, reservationTaskQueue(cfg.taskQueue)]) {
-      workers.push(
-        await Worker.create({
-          connection: nativeConnection,
-          taskQueue,
-          ...(process.env.WORKFLOW_BUNDLE_PATH
-            ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-            : { workflowsPath: require.resolve('../../src/workflows') }),
-          activities,
-        }),
-      );
-    }
+    workers = await createWorkers(
+      {
+        connection: nativeConnection,
+        namespace: cfg.temporalNamespace,
+        taskQueue: cfg.taskQueue,
+        workflows: workflowsOption(),
+        activities: createActivities(services),
+      },
+      ['entries', 'reservations'],
+    );
     running = Promise.all(workers.map((w) => w.run())).finally(() => nativeConnection.close());
   }
   return {
@@ -77,12 +84,7 @@ export async function startInProcessStack(config: Config, { worker: withWorker =
       for (const hook of deps.shutdownHooks) await hook();
       for (const worker of workers) worker.shutdown();
       await running;
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${cfg.redisKeyPrefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await redis.del(...found);
-      } while (cursor !== '0');
+      await deleteKeys(redis, cfg.redisKeyPrefix);
       redis.disconnect();
       await connection.close();
       await db.drop();

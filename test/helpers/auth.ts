@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { DataSource } from 'typeorm';
 import { TokenService } from '../../src/api/tokens';
+import type { RedisClient } from '../../src/redis/client';
 import type { RedisKeys } from '../../src/redis/keys';
 import type { QueueStatus } from '../../src/shared/types';
 
@@ -18,7 +18,7 @@ export interface TestUser {
  * the user row into MySQL), for tests of the booking funnel that do not go through the queue.
  */
 export async function tokenFor(
-  deps: { redis: Redis; keys: RedisKeys; dataSource: DataSource; tokenSecret: string },
+  deps: { redis: RedisClient; keys: RedisKeys; dataSource: DataSource; tokenSecret: string },
   {
     status = 'ACTIVE',
     userId = randomUUID(),

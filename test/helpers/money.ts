@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { createReservationActivities } from '../../src/activities/reservations';
-import type { Config } from '../../src/config';
-import type { RedisKeys } from '../../src/redis/keys';
 import { createConcert } from '../../src/seats/concerts';
+import type { Services } from '../../src/services';
 import type { ReservationView } from '../../src/shared/types';
-import type { Redis } from 'ioredis';
 
-export const DATE = '2026-12-24';
+/** A performance date a month from today (UTC): on sale whenever the tests run. */
+export const DATE = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
 
 /** A user row with `balance`, for tests that do not go through the queue. */
 export async function newUser(ds: DataSource, balance = 0): Promise<string> {
@@ -24,24 +23,23 @@ export async function newConcert(ds: DataSource, price: (seatNo: number) => numb
 }
 
 /** Holds seats through the real hold activity (seat HELD, reservation HELD, as production does). */
-export function holder(deps: { dataSource: DataSource; redis: Redis; keys: RedisKeys; config: Config }) {
-  const activities = createReservationActivities(deps);
+export function holder(services: Services) {
+  const activities = createReservationActivities(services);
   return (userId: string, concertId: string, seatNo: number): Promise<ReservationView> =>
     activities.holdSeat({ reservationId: randomUUID(), userId, concertId, date: DATE, seatNo });
 }
 
 /** Moves a hold's deadline into the past, as if its time had run out (the release has not run yet). */
 export async function lapseHold(ds: DataSource, reservationId: string): Promise<void> {
-  await ds.query('UPDATE reservations SET held_until = NOW(3) - INTERVAL 1 SECOND WHERE id = ?', [reservationId]);
-  await ds.query('UPDATE seats SET hold_expires_at = NOW(3) - INTERVAL 1 SECOND WHERE reservation_id = ?', [
-    reservationId,
-  ]);
+  const past = new Date(Date.now() - 1000);
+  await ds.query('UPDATE reservations SET held_until = ? WHERE id = ?', [past, reservationId]);
+  await ds.query('UPDATE seats SET hold_expires_at = ? WHERE reservation_id = ?', [past, reservationId]);
 }
 
 export interface MoneyState {
   balance: number;
   ledger: Array<{ type: 'CHARGE' | 'PAYMENT'; amount: number; balanceAfter: number; paymentId: string | null }>;
-  payments: Array<{ id: string; reservationId: string; amount: number; balanceAfter: number }>;
+  payments: Array<{ id: string; reservationIds: string[]; amount: number; balanceAfter: number }>;
 }
 
 /** A user's balance, ledger (oldest first) and payments, straight from MySQL. */
@@ -52,7 +50,9 @@ export async function moneyOf(ds: DataSource, userId: string): Promise<MoneyStat
     [userId],
   );
   const payments = await ds.query<Array<Record<string, unknown>>>(
-    'SELECT id, reservation_id, amount, balance_after FROM payments WHERE user_id = ? ORDER BY paid_at, id',
+    `SELECT p.id, (SELECT GROUP_CONCAT(pr.reservation_id ORDER BY pr.reservation_id) FROM payment_reservations pr
+        WHERE pr.payment_id = p.id) AS reservation_ids, p.amount, p.balance_after
+       FROM payments p WHERE p.user_id = ? ORDER BY p.paid_at, p.id`,
     [userId],
   );
   return {
@@ -65,7 +65,7 @@ export async function moneyOf(ds: DataSource, userId: string): Promise<MoneyStat
     })),
     payments: payments.map((r) => ({
       id: r.id as string,
-      reservationId: r.reservation_id as string,
+      reservationIds: String(r.reservation_ids).split(','),
       amount: Number(r.amount),
       balanceAfter: Number(r.balance_after),
     })),

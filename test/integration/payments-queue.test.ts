@@ -7,7 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
 import { startStack, type Stack } from '../helpers/stack';
 
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 /** Polls `read` every 50 ms until `ok`, failing after `ms`. */
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms: number): Promise<T> {

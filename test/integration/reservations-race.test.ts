@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
 import { startStack, type Stack } from '../helpers/stack';
 
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 interface Attempt {
   status: number;

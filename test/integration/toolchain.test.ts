@@ -45,7 +45,7 @@ describe('toolchain against the Temporal dev server', () => {
     });
     await worker.runUntil(async () => {
       const concertId = randomUUID();
-      const request = { reservationId: randomUUID(), userId: randomUUID(), concertId, date: '2026-12-24', seatNo: 3 };
+      const request = { reservationId: randomUUID(), userId: randomUUID(), concertId, date: '2099-12-24', seatNo: 3 };
       const startOp = new WithStartWorkflowOperation(reservationWorkflow, {
         workflowId: reservationWorkflowId(concertId, request.date, request.seatNo),
         taskQueue,

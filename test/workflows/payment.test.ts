@@ -88,6 +88,7 @@ function fakeActivities(env: TestWorkflowEnvironment, { balance = PRICE } = {}) 
       const payment: PaymentView = {
         paymentId: randomUUID(),
         reservationId: req.reservationId,
+        reservationIds: [req.reservationId],
         amount: PRICE,
         balance: state.balance,
         paidAt: new Date(now).toISOString(),
@@ -150,7 +151,7 @@ describe('paying a hold (time-skipping)', () => {
         reservationId: randomUUID(),
         userId: randomUUID(),
         concertId,
-        date: '2026-12-24',
+        date: '2099-12-24',
         seatNo: 17,
       };
       const startOp = new WithStartWorkflowOperation(reservationWorkflow, {

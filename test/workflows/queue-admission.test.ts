@@ -5,18 +5,18 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createQueueActivities } from '../../src/activities/queue';
 import { TokenService } from '../../src/api/tokens';
-import { QueueService } from '../../src/queue';
-import { admissionWorkflowId } from '../../src/shared';
+import { queueSettingsView } from '../../src/queue/admin';
+import type { Services } from '../../src/services';
+import { admissionWorkflowId, entryStateQuery, queueEntryWorkflowId } from '../../src/shared';
 import { queueAdmissionWorkflow } from '../../src/workflows';
+import { workflowsOption } from '../helpers/app';
 import { testConfig } from '../helpers/config';
+import { createTestDatabase } from '../helpers/db';
+import type { TestDatabase } from '../helpers/db';
 import { createTestRedis } from '../helpers/redis';
 import type { TestRedis } from '../helpers/redis';
+import { testServices } from '../helpers/services';
 import { createTimeSkippingEnv } from '../helpers/temporal';
-
-const workflowsOption = () =>
-  process.env.WORKFLOW_BUNDLE_PATH
-    ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-    : { workflowsPath: require.resolve('../../src/workflows') };
 
 async function until(what: string, check: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -27,25 +27,28 @@ async function until(what: string, check: () => Promise<boolean>, ms = 20_000): 
 }
 
 /**
- * The admission loop with the REAL queue activities against real Redis (own key prefix),
- * in the time-skipping environment.
+ * The admission loop with the REAL queue activities against real Redis (own key prefix) and
+ * MySQL (settings), in the time-skipping environment; admitted entries' workflows run too.
  */
 describe('queue admission workflow (time-skipping, real Redis)', () => {
   let env: TestWorkflowEnvironment;
+  let db: TestDatabase;
   const opened: TestRedis[] = [];
   const tokens = new TokenService('test-secret-of-sufficient-length');
 
   beforeAll(async () => {
     env = await createTimeSkippingEnv();
+    db = await createTestDatabase();
   });
   afterAll(async () => {
     for (const r of opened) await r.cleanup();
+    await db?.drop();
     await env?.teardown();
   });
 
   async function setup(
     fn: (ctx: {
-      queue: QueueService;
+      services: Services;
       redis: TestRedis['redis'];
       keys: TestRedis['keys'];
       ticks: () => number;
@@ -56,8 +59,16 @@ describe('queue admission workflow (time-skipping, real Redis)', () => {
     const config = testConfig({ queueMaxActive: 100, queueAdmitPerSecond: 100_000 });
     const r = createTestRedis(config.redisKeyPrefix);
     opened.push(r);
-    const queue = new QueueService({ redis: r.redis, keys: r.keys, config });
-    const real = createQueueActivities({ redis: r.redis, keys: r.keys, config, temporal: env.client });
+    const services = testServices({
+      dataSource: db.dataSource,
+      redis: r.redis,
+      keys: r.keys,
+      config,
+      temporal: env.client,
+    });
+    await services.queueSettings.update({ paused: false });
+    const { queue } = services;
+    const real = createQueueActivities(services);
     let tickCount = 0;
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -74,7 +85,7 @@ describe('queue admission workflow (time-skipping, real Redis)', () => {
     const handles: Array<WorkflowHandle<typeof queueAdmissionWorkflow>> = [];
     await worker.runUntil(async () => {
       await fn({
-        queue,
+        services,
         redis: r.redis,
         keys: r.keys,
         ticks: () => tickCount,
@@ -89,8 +100,7 @@ describe('queue admission workflow (time-skipping, real Redis)', () => {
         },
         enqueue: async () => {
           const userId = randomUUID();
-          const tokenId = randomUUID();
-          await queue.enqueue(userId, tokenId, await tokens.sign({ userId, tokenId }));
+          await queue.enter(userId, tokens);
           return userId;
         },
       });
@@ -99,7 +109,7 @@ describe('queue admission workflow (time-skipping, real Redis)', () => {
   }
 
   it('when the loop continues as new, then the next run keeps admitting', async () => {
-    await setup(async ({ queue, redis, keys, ticks, start, enqueue }) => {
+    await setup(async ({ services, redis, keys, ticks, start, enqueue }) => {
       const first = await enqueue();
       const handle = await start(2);
       await until('the first user is admitted', async () => (await redis.zscore(keys.active, first)) !== null);
@@ -111,22 +121,28 @@ describe('queue admission workflow (time-skipping, real Redis)', () => {
 
       const later = await enqueue();
       await until('the later user is admitted', async () => (await redis.zscore(keys.active, later)) !== null);
-      expect((await queue.settings()).active).toBe(2);
+      expect((await services.queue.counts()).active).toBe(2);
+      // Each admitted user's entry workflow was started by the tick, ACTIVE with its window.
+      for (const userId of [first, later]) {
+        const entry = env.client.workflow.getHandle(queueEntryWorkflowId(userId));
+        expect((await entry.query(entryStateQuery)).status).toBe('ACTIVE');
+        expect(await services.queue.lookup(userId)).toMatchObject({ workflowId: queueEntryWorkflowId(userId) });
+      }
     });
   });
 
   it('when the queue is paused, then ticks admit nobody until it is resumed', async () => {
-    await setup(async ({ queue, redis, keys, ticks, start, enqueue }) => {
-      await redis.hset(keys.queueConfig, 'paused', '1');
+    await setup(async ({ services, redis, keys, ticks, start, enqueue }) => {
+      await services.queueSettings.update({ paused: true });
       const users = [await enqueue(), await enqueue(), await enqueue()];
       await start(3);
       await until('eight ticks ran', async () => ticks() >= 8);
       expect(await redis.zcard(keys.active)).toBe(0);
       expect(await redis.zrange(keys.waiting, 0, -1)).toEqual(users);
-      expect(await queue.settings()).toMatchObject({ waiting: 3, active: 0, paused: true });
+      expect(await queueSettingsView(services)).toMatchObject({ waiting: 3, active: 0, paused: true });
 
       // The same loop admits them once resumed (so the pause, not the setup, held them back).
-      await redis.hset(keys.queueConfig, 'paused', '0');
+      await services.queueSettings.update({ paused: false });
       await until('all three are admitted', async () => (await redis.zcard(keys.active)) === 3);
       expect(await redis.zcard(keys.waiting)).toBe(0);
     });

@@ -10,11 +10,18 @@ describe('replay of recorded histories (scripts/record-histories.ts)', () => {
   it('when the history files are listed, then every workflow path has one', () => {
     expect(files.sort()).toEqual([
       'queue-admission-continued.json',
-      'queue-entry-completed.json',
-      'queue-entry-expired.json',
+      'queue-entry-checkout.json',
+      'queue-entry-extended-expired.json',
+      'queue-entry-handover.json',
       'reservation-cancelled.json',
       'reservation-expired.json',
-      'reservation-paid.json',
+      'reservation-settled.json',
+      // Recorded before checkout moved to the entry workflow: runs of this shape may still be open.
+      'v1-queue-entry-completed.json',
+      'v1-queue-entry-expired.json',
+      'v1-reservation-cancelled.json',
+      'v1-reservation-expired.json',
+      'v1-reservation-paid.json',
     ]);
   });
 

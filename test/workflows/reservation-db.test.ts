@@ -15,10 +15,12 @@ import { reservationWorkflow } from '../../src/workflows';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
+import { workflowsOption } from '../helpers/app';
+import { testServices } from '../helpers/services';
 import { createTimeSkippingEnv } from '../helpers/temporal';
 
 const HOLD_SECONDS = 300;
-const DATE = '2026-12-24';
+const DATE = '2099-12-24';
 
 /** The reservation workflow with the real hold/release activities on MariaDB and Redis, five minutes skipped. */
 describe('reservation workflow with real seat activities (time-skipping)', () => {
@@ -45,13 +47,13 @@ describe('reservation workflow with real seat activities (time-skipping)', () =>
   // time must not have been skipped ahead by an earlier test.
   beforeEach(async () => {
     env = await createTimeSkippingEnv();
-    const seats = createReservationActivities({ dataSource: db.dataSource, redis: r.redis, keys: r.keys, config });
+    const seats = createReservationActivities(
+      testServices({ dataSource: db.dataSource, redis: r.redis, keys: r.keys, config }),
+    );
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
-      ...(process.env.WORKFLOW_BUNDLE_PATH
-        ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-        : { workflowsPath: require.resolve('../../src/workflows') }),
+      ...workflowsOption(),
       activities: {
         holdSeat: (request: HoldRequest) => seats.holdSeat(request),
         releaseSeat: async (request: ReleaseRequest) => {

@@ -6,8 +6,10 @@ import {
   cancelUpdate,
   ErrorType,
   holdUpdate,
-  payUpdate,
+  reservationStateQuery,
   reservationWorkflowId,
+  SA,
+  settledSignal,
   type HoldRequest,
   type PaymentView,
   type ReleaseRequest,
@@ -47,6 +49,7 @@ function fakeActivities(env: TestWorkflowEnvironment) {
       return {
         paymentId: randomUUID(),
         reservationId: held!.reservationId,
+        reservationIds: [held!.reservationId],
         amount: 50_000,
         balance: 0,
         paidAt: new Date().toISOString(),
@@ -73,7 +76,7 @@ describe('reservation workflow (time-skipping)', () => {
       reservationId: randomUUID(),
       userId: randomUUID(),
       concertId,
-      date: '2026-12-24',
+      date: '2099-12-24',
       seatNo: 17,
     };
     const workflowId = reservationWorkflowId(concertId, request.date, request.seatNo);
@@ -149,27 +152,25 @@ describe('reservation workflow (time-skipping)', () => {
     });
   });
 
-  it('when the hold is paid before the timer, then it is confirmed and never released', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
-    const { activities, calls } = fakeActivities(env);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities,
-    });
-    await worker.runUntil(async () => {
-      const { view, handle, request } = await holdWith(activities, taskQueue);
-      const paid = await handle.executeUpdate(payUpdate, {
-        args: [{ reservationId: view.reservationId, userId: request.userId }],
+  it.each(['CONFIRMED', 'CANCELLED'] as const)(
+    "when the user's checkout settles the hold (%s) before the timer, then the run ends so and never releases",
+    async (outcome) => {
+      const taskQueue = `tq-${randomUUID()}`;
+      const { activities, calls } = fakeActivities(env);
+      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowCode, activities });
+      await worker.runUntil(async () => {
+        const { view, handle } = await holdWith(activities, taskQueue);
+        // A settlement of another reservation (an older hold of this seat) changes nothing.
+        await handle.signal(settledSignal, { reservationId: randomUUID(), outcome });
+        expect((await handle.query(reservationStateQuery)).reservation?.status).toBe('HELD');
+        await handle.signal(settledSignal, { reservationId: view.reservationId, outcome });
+        const result = await handle.result();
+        expect(result.reservation?.status).toBe(outcome);
+        expect(calls.release).toEqual([]);
+        expect((await handle.describe()).typedSearchAttributes.get(SA.reservationStatus)).toBe(outcome);
       });
-      expect(paid.reservationId).toBe(view.reservationId);
-      const result = await handle.result();
-      expect(result.reservation?.status).toBe('CONFIRMED');
-      expect(calls.release).toEqual([]);
-      expect(calls.pay).toBe(1);
-    });
-  });
+    },
+  );
 
   it('when the user cancels, then the seat is released at once and a late cancel changes nothing', async () => {
     const taskQueue = `tq-${randomUUID()}`;

@@ -1,9 +1,10 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { QueueService } from '../../queue';
+import { queueSettingsView, updateQueueSettings } from '../../queue/admin';
 import { requireAdmin } from '../admin-auth';
 import type { AppDeps } from '../deps';
-import { parse } from '../validation';
+import { HttpError } from '../errors';
+import { checkParams, parse, uuid } from '../validation';
 
 const count = (max: number) =>
   z
@@ -22,23 +23,29 @@ const settingsPatch = z
     error: 'give at least one of maxActive, admitPerSecond, paused',
   });
 
+const userParams = z.object({ userId: uuid });
+
 /**
- * `/v1/admin/queue`: queue counts and the admission settings. Settings live in Redis, so a
- * change reaches the next admission tick (at most 1 s) whichever worker runs it, without a
- * restart.
+ * `/v1/admin/queue`: queue counts and the admission settings (stored in MySQL; the next
+ * admission tick, at most 1 s later, uses them whichever worker runs it), and one user's entry.
  */
 export function adminQueueRouter(deps: AppDeps): Router {
   const router = Router();
-  const queue = new QueueService(deps);
   const admin = requireAdmin(deps.config.adminApiKey);
 
   router.get('/queue', admin, async (_req, res) => {
-    res.json(await queue.settings());
+    res.json(await queueSettingsView(deps));
   });
 
   router.patch('/queue', admin, async (req, res) => {
-    const patch = parse(settingsPatch, req.body ?? {});
-    res.json(await queue.updateSettings(patch));
+    res.json(await updateQueueSettings(deps, parse(settingsPatch, req.body ?? {})));
+  });
+
+  router.get('/queue/users/:userId', checkParams(userParams), admin, async (req, res) => {
+    const { userId } = parse(userParams, req.params, 'path');
+    const entry = await deps.queue.lookup(userId);
+    if (!entry) throw new HttpError(404, 'ENTRY_NOT_FOUND', `User ${userId} has no live queue entry`);
+    res.json(entry);
   });
 
   return router;

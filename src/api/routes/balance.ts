@@ -1,22 +1,13 @@
-import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
+import { pageQuery } from '../../db/paging';
 import { chargeBalance } from '../../money/charge';
-import { pageQuery } from '../../money/paging';
 import { listLedger, readBalance } from '../../money/queries';
 import type { AppDeps } from '../deps';
 import { requireToken } from '../gate';
-import { idempotencyKey, parse, uuid } from '../validation';
+import { checkParams, idempotencyKey, parse, uuid } from '../validation';
 
-/** `:userId` must be a UUID (400) before the token is looked at. */
-export const checkUserIdParam: RequestHandler = (req, _res, next) => {
-  parse(z.object({ userId: uuid }), req.params, 'path');
-  next();
-};
-
-/** Balance endpoints take a WAITING or ACTIVE token whose user is the path's `:userId`. */
-export const requireOwnToken = (deps: AppDeps): RequestHandler =>
-  requireToken(deps, { allow: ['WAITING', 'ACTIVE'], userParam: 'userId' });
+const userParams = z.object({ userId: uuid });
 
 const chargeBody = (maxChargeAmount: number) => {
   const error = `must be a positive integer of at most ${maxChargeAmount}`;
@@ -25,34 +16,29 @@ const chargeBody = (maxChargeAmount: number) => {
   });
 };
 
-/** `/v1/users/:userId/balance…`: read, charge and ledger of the bearer's own balance. */
+/** `/v1/users/:userId/balance…`: read, charge and ledger of the bearer's own balance (WAITING or ACTIVE token). */
 export function balanceRouter(deps: AppDeps): Router {
   const router = Router();
-  const gate = requireOwnToken(deps);
+  const own = [checkParams(userParams), requireToken(deps, { allow: ['WAITING', 'ACTIVE'], userParam: 'userId' })];
   const body = chargeBody(deps.config.maxChargeAmount);
+  const userOf = (params: unknown): string => parse(userParams, params, 'path').userId;
 
-  router.get('/:userId/balance', checkUserIdParam, gate, async (req, res) => {
-    const userId = req.params.userId as string;
+  router.get('/:userId/balance', ...own, async (req, res) => {
+    const userId = userOf(req.params);
     res.json({ userId, balance: await readBalance(deps.dataSource, userId) });
   });
 
-  router.post('/:userId/balance/charge', checkUserIdParam, gate, async (req, res) => {
-    const userId = req.params.userId as string;
+  router.post('/:userId/balance/charge', ...own, async (req, res) => {
     const key = idempotencyKey(req.header('Idempotency-Key'));
     const { amount } = parse(body, req.body);
-    const view = await chargeBalance(
-      deps.dataSource,
-      { userId, amount, ...(key ? { idempotencyKey: key } : {}) },
-      { maxBalance: deps.config.maxBalance },
-    );
-    res.json(view);
+    const request = { userId: userOf(req.params), amount, ...(key ? { idempotencyKey: key } : {}) };
+    res.json(await chargeBalance(deps.dataSource, request, { maxBalance: deps.config.maxBalance }));
   });
 
-  router.get('/:userId/balance/history', checkUserIdParam, gate, async (req, res) => {
-    const userId = req.params.userId as string;
-    const { limit, before } = parse(pageQuery, req.query, 'query');
-    const { items, nextCursor } = await listLedger(deps.dataSource, userId, { limit, ...(before ? { before } : {}) });
-    res.json({ entries: items, ...(nextCursor ? { nextCursor } : {}) });
+  router.get('/:userId/balance/history', ...own, async (req, res) => {
+    const page = parse(pageQuery, req.query, 'query');
+    const { items, nextCursor } = await listLedger(deps.dataSource, userOf(req.params), page);
+    res.json({ entries: items, nextCursor });
   });
 
   return router;

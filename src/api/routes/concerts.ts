@@ -1,21 +1,12 @@
-import type { RequestHandler } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
 import { SeatCatalog } from '../../seats/catalog';
 import type { AppDeps } from '../deps';
 import { requireToken } from '../gate';
-import { isoDate, parse, uuid } from '../validation';
+import { checkParams, isoDate, parse, uuid } from '../validation';
 
 const concertParams = z.object({ concertId: uuid });
 const seatParams = z.object({ concertId: uuid, date: isoDate });
-
-/** Path parameters are checked before the token, so a malformed id is 400 for everyone (API.md). */
-const checkParams =
-  (schema: z.ZodType): RequestHandler =>
-  (req, _res, next) => {
-    parse(schema, req.params, 'path');
-    next();
-  };
 
 /** `/v1/concerts`: concerts, dates with free seats and the seat map (ACTIVE token). */
 export function concertsRouter(deps: AppDeps): Router {

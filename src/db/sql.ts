@@ -8,14 +8,11 @@ export interface ResultHeader {
   affectedRows: number;
 }
 
-/** A `SELECT balance FROM users` row (BIGINT comes back as a string). */
-export interface BalanceRow {
-  balance: string;
-}
-
-/** MySQL error numbers this module reacts to. */
+/** MySQL error numbers the service reacts to. */
 export const MysqlErrno = {
   DUP_ENTRY: 1062,
+  /** A foreign key names a row that does not exist. */
+  NO_REFERENCED_ROW: 1452,
   LOCK_WAIT_TIMEOUT: 1205,
   LOCK_DEADLOCK: 1213,
 } as const;
@@ -26,15 +23,17 @@ const errnoOf = (err: unknown): unknown => {
 };
 
 export const isDuplicateKey = (err: unknown): boolean => errnoOf(err) === MysqlErrno.DUP_ENTRY;
+export const isMissingParent = (err: unknown): boolean => errnoOf(err) === MysqlErrno.NO_REFERENCED_ROW;
 
 /** The whole transaction was rolled back by InnoDB and may simply run again. */
 export const isTransient = (err: unknown): boolean =>
   errnoOf(err) === MysqlErrno.LOCK_DEADLOCK || errnoOf(err) === MysqlErrno.LOCK_WAIT_TIMEOUT;
 
 /**
- * Runs `work` in one READ COMMITTED transaction (locking reads see the latest commit, and no
- * gap locks), running it again if InnoDB picked it as a deadlock victim or its lock wait timed
- * out: both roll the whole transaction back, so nothing of the failed attempt remains.
+ * Runs `work` in one transaction (READ COMMITTED, set on every pooled connection: locking reads
+ * see the latest commit, and no gap locks), running it again if InnoDB picked it as a deadlock
+ * victim or its lock wait timed out: both roll the whole transaction back, so nothing of the
+ * failed attempt remains.
  */
 export async function inTransaction<T>(
   dataSource: DataSource,
@@ -43,7 +42,7 @@ export async function inTransaction<T>(
 ): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await dataSource.transaction('READ COMMITTED', work);
+      return await dataSource.transaction(work);
     } catch (err) {
       if (attempt >= attempts || !isTransient(err)) throw err;
     }

@@ -17,3 +17,26 @@ export const pageQuery = z.object({
     .regex(/^[1-9][0-9]{0,17}$/, { error: 'must be a nextCursor from an earlier page' })
     .optional(),
 });
+
+/** One page of a newest-first list; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  limit: number;
+  /** Cursor from a previous page: only items older than it. */
+  before?: string;
+}
+
+/**
+ * Cuts `rows` (fetched with `LIMIT limit + 1`, newest first) to a page. The cursor is a row id
+ * that only grows, so "older than" is "id below", served by an index without a sort.
+ */
+export function page<R extends { cursor: string | number }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  const last = kept[kept.length - 1];
+  return { items: kept.map(map), nextCursor: more && last ? String(last.cursor) : null };
+}

@@ -1,8 +1,8 @@
 import type { Client } from '@temporalio/client';
 
 /**
- * Longest an HTTP request waits on a workflow update before answering 503 (retry): without
- * a deadline it would wait for as long as no worker runs.
+ * Longest an HTTP request waits on a workflow update before answering 503 (retry): without a
+ * deadline it would wait for as long as no worker runs.
  */
 export const WORKFLOW_CALL_DEADLINE_MS = 10_000;
 
