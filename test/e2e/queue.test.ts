@@ -121,12 +121,22 @@ describe('the waiting room and the operator page in Chromium', () => {
     const result = admin.getByTestId('lookup-result');
     await result.waitFor();
     expect(await result.innerText()).toContain('WAITING');
-    expect(await result.innerText()).toContain(`queue-entry:${user.userId}`);
     const href = await admin.getByRole('link', { name: /Temporal Web UI/ }).getAttribute('href');
     expect(href).toBe(
       `http://localhost:8233/namespaces/${e2e.config.temporalNamespace}/workflows?query=${encodeURIComponent(`UserId="${user.userId}"`)}`,
     );
 
+    // Once admitted the entry has its workflow, and the lookup names it.
+    await e2e.admin('PATCH', '/v1/admin/queue', { paused: false });
+    let shown = '';
+    for (const deadline = Date.now() + 15_000; !shown.includes('queue-entry:') && Date.now() < deadline; ) {
+      await admin.getByRole('button', { name: 'Find' }).click();
+      // The lookup answers from the entry; admission starts the workflow within a tick or two.
+      await admin.waitForTimeout(500);
+      shown = await admin.getByTestId('lookup-result').innerText();
+    }
+    expect(shown).toContain('ACTIVE');
+    expect(shown).toContain(`queue-entry:${user.userId}`);
     await admin.getByLabel('User id').fill('00000000-0000-4000-8000-000000000000');
     await admin.getByRole('button', { name: 'Find' }).click();
     await admin.getByText('This user is not in the line right now.').waitFor();
