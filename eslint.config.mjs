@@ -38,6 +38,35 @@ export default tseslint.config(
     },
   },
   {
+    // One direction of dependencies: entry points → api / workflows → activities → domain
+    // (queue, seats, money) → db / redis / shared. Nothing below the HTTP layer imports it.
+    files: ['src/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: ['./src/queue', './src/seats', './src/money', './src/db', './src/redis', './src/shared', './src/activities'],
+              from: './src/api',
+              message: 'The domain never imports the HTTP layer.',
+            },
+            {
+              target: ['./src/queue', './src/seats', './src/money', './src/db', './src/redis', './src/shared'],
+              from: ['./src/activities', './src/workflows'],
+              message: 'The domain sits below activities and workflows.',
+            },
+            {
+              target: ['./src/db', './src/redis', './src/shared'],
+              from: ['./src/queue', './src/seats', './src/money'],
+              message: 'db, redis and shared sit below the domain modules.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox.
     files: ['src/workflows/**/*.ts'],
     rules: {

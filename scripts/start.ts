@@ -89,7 +89,7 @@ async function main(): Promise<void> {
 
   say('migrating and seeding the database…');
   await runOnce('src/db/migrate.ts');
-  await runOnce('src/db/seed.ts');
+  await runOnce('src/seed.ts');
 
   const worker = service('worker', process.execPath, ['--import', 'tsx', 'src/worker.ts']);
   // The operator page links into this Web UI (src/api/web.ts).

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { Context } from '@temporalio/activity';
 import { checkout } from '../money/payment';
 import { holdSeat, releaseReservation } from '../seats/holds';
 import { assertOnSale } from '../seats/performances';
@@ -5,6 +7,15 @@ import { heldValue, SeatState, SOLD } from '../seats/seat-state';
 import type { Services } from '../services';
 import { seatUnavailable } from '../shared/errors';
 import type { HoldRequest, PaymentView, PayRequest, ReleaseRequest, ReservationView } from '../shared/types';
+
+/** A UUID fixed for this activity (the same in every retry of it), from its run and activity ids. */
+function attemptScopedId(): string {
+  const { workflowExecution, activityId } = Context.current().info;
+  const hex = createHash('sha256')
+    .update(`${workflowExecution?.runId ?? ''}/${activityId}`)
+    .digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** Seat holds and releases (one locked MySQL transaction each, src/seats/holds.ts) plus the Redis follow-ups. */
 export function createReservationActivities(services: Services) {
@@ -52,6 +63,7 @@ export function createReservationActivities(services: Services) {
         userId: request.userId,
         reservationIds: [request.reservationId],
         arrivedAt: Date.now(),
+        paymentId: attemptScopedId(),
         ...(request.idempotencyKey
           ? { idempotencyKey: request.idempotencyKey, requestHash: request.requestHash ?? '' }
           : {}),

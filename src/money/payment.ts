@@ -19,6 +19,8 @@ export interface PaymentRequest {
   arrivedAt: number;
   idempotencyKey?: string;
   requestHash?: string;
+  /** Chosen before the transaction, so a retry of a committed attempt is recognised (see CheckoutRequest). */
+  paymentId?: string;
 }
 
 interface LockedSeat {
@@ -75,10 +77,10 @@ async function payInTransaction(
     // Nothing is written yet, so returning here is a clean replay.
     if (first) return replayOf<PaymentView>(first, key, 'PAYMENT', hash).body;
   }
-  if (!key && reservations.every((r) => r.status === 'CONFIRMED')) {
-    // A retry of an attempt that committed but whose answer was lost: the same payment again.
+  if (request.paymentId && reservations.every((r) => r.status === 'CONFIRMED')) {
+    // A retry of the attempt that committed this very payment (its answer was lost): the same answer.
     const paid = await paymentOfReservations(tx, ids);
-    if (paid) return paid;
+    if (paid?.paymentId === request.paymentId) return paid;
   }
   const seatById = new Map(seats.map((s) => [String(s.id), s]));
   const reservationById = new Map(reservations.map((r) => [r.id, r]));
@@ -99,7 +101,7 @@ async function payInTransaction(
   ]);
   if (debited.affectedRows !== 1) throw insufficientBalance(before, amount);
   const balance = before - amount;
-  const paymentId = randomUUID();
+  const paymentId = request.paymentId ?? randomUUID();
   // DATETIME(3) keeps milliseconds, so the stored time reads back exactly as answered.
   const paidAt = new Date();
   await tx.query('INSERT INTO payments (id, user_id, amount, balance_after, paid_at) VALUES (?, ?, ?, ?, ?)', [
@@ -153,7 +155,7 @@ async function payInTransaction(
  * sells the seats and confirms the reservations. Any refusal rolls everything back (the holds
  * stay). Afterwards the user's other live holds are released (the token is spent, so they
  * could never be paid). Safe to run again: a retry with the same key replays the stored
- * result; one without a key finds the payment its earlier attempt committed.
+ * result; one with the same `paymentId` finds the payment its earlier attempt committed.
  *
  * @throws ApplicationFailure `RESERVATION_NOT_FOUND`, `RESERVATION_NOT_HELD`,
  *   `INSUFFICIENT_BALANCE` or `IDEMPOTENCY_KEY_REUSED`

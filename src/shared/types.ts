@@ -103,6 +103,12 @@ export interface CheckoutRequest {
   idempotencyKey?: string;
   /** Hash of the request body, compared when the key is replayed. */
   requestHash?: string;
+  /**
+   * The payment's id, chosen by the workflow before the transaction runs: a retry of an attempt
+   * that committed finds it and answers it again, while any other request for the same
+   * reservations is refused.
+   */
+  paymentId?: string;
 }
 
 export interface PaymentView {

@@ -8,6 +8,7 @@ import {
   proxyLocalActivities,
   setHandler,
   upsertSearchAttributes,
+  uuid4,
 } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import type { Activities } from '../activities';
@@ -91,7 +92,8 @@ export async function queueEntryWorkflow(input: QueueEntryInput): Promise<QueueE
           throw reservationNotHeld();
         }
         if (status !== 'ACTIVE') throw tokenNotActive(status);
-        const result = await checkout(request);
+        // The id is fixed before the transaction, so a retry of a committed attempt is recognised.
+        const result = await checkout({ ...request, paymentId: uuid4() });
         checkedOut = result;
         checkoutKey = request.idempotencyKey;
         return result.payment;

@@ -166,9 +166,11 @@ describe('balance (API)', () => {
       query = `?limit=3&before=${res.body.nextCursor}`;
     }
     expect(pages).toEqual([3, 3, 1]);
+    expect((await history(user, query)).body.nextCursor).toBeNull();
     expect(seen).toEqual([7, 6, 5, 4, 3, 2, 1]);
     const all = await history(user);
-    expect(all.body.nextCursor).toBeUndefined();
+    // The last (here the only) page says so: nextCursor is null, not absent.
+    expect(all.body.nextCursor).toBeNull();
     expect(all.body.entries).toHaveLength(7);
   });
 
@@ -190,7 +192,7 @@ describe('balance (API)', () => {
   test('when a user has not paid anything, then the payment list is empty', async () => {
     const user = await newUser('ACTIVE');
     const res = validateResponse(await request(stack.app).get(`/v1/users/${user.userId}/payments`).set(user.auth));
-    expect([res.status, res.body]).toEqual([200, { payments: [] }]);
+    expect([res.status, res.body]).toEqual([200, { payments: [], nextCursor: null }]);
     const foreign = validateResponse(await request(stack.app).get(`/v1/users/${randomUUID()}/payments`).set(user.auth));
     expect([foreign.status, foreign.body.error.code]).toEqual([403, 'FORBIDDEN']);
   });

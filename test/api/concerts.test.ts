@@ -133,8 +133,18 @@ describe('concerts, dates and seat maps (API)', () => {
       await setSeats(concertId, '2099-12-28', all, `s.status = 'SOLD'`);
       await setSeats(concertId, '2099-12-31', [1, 2, 3], `s.status = 'SOLD'`);
       // A lapsed hold counts as free, a live one does not.
-      await setSeats(concertId, '2099-12-31', [4], `s.status = 'HELD', s.hold_expires_at = NOW(3) - INTERVAL 1 SECOND`);
-      await setSeats(concertId, '2099-12-31', [5], `s.status = 'HELD', s.hold_expires_at = NOW(3) + INTERVAL 1 HOUR`);
+      await setSeats(
+        concertId,
+        '2099-12-31',
+        [4],
+        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND`,
+      );
+      await setSeats(
+        concertId,
+        '2099-12-31',
+        [5],
+        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 HOUR`,
+      );
 
       const res = validateResponse(await request(stack.app).get(`/v1/concerts/${concertId}/dates`).set(user.auth));
       expect(res.status).toBe(200);
@@ -167,8 +177,18 @@ describe('concerts, dates and seat maps (API)', () => {
 
     it('when a hold has lapsed in MySQL or in Redis, then its seat shows as free', async () => {
       const { concertId } = await createConcert({ title: 'Lapsed', dates: ['2099-12-24'], price: 1000 });
-      await setSeats(concertId, '2099-12-24', [3], `s.status = 'HELD', s.hold_expires_at = NOW(3) - INTERVAL 1 SECOND`);
-      await setSeats(concertId, '2099-12-24', [4], `s.status = 'HELD', s.hold_expires_at = NOW(3) + INTERVAL 1 HOUR`);
+      await setSeats(
+        concertId,
+        '2099-12-24',
+        [3],
+        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND`,
+      );
+      await setSeats(
+        concertId,
+        '2099-12-24',
+        [4],
+        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 HOUR`,
+      );
       const key = stack.deps.keys.seatState(concertId, '2099-12-24');
       await stack.redis.hset(
         key,

@@ -43,6 +43,97 @@ describe('payments (API, in-process worker)', () => {
 
   const entryStatus = (userId: string) => stack.redis.hget(stack.deps.keys.entry(userId), 'status');
 
+  /** Reservation and seat status of each id, straight from MySQL. */
+  const rowsOf = async (ids: string[]) =>
+    Promise.all(
+      ids.map(async (id) => {
+        const [row] = await stack.db.dataSource.query(
+          'SELECT r.status, s.status AS seat FROM reservations r JOIN seats s ON s.id = r.seat_id WHERE r.id = ?',
+          [id],
+        );
+        return row as { status: string; seat: string };
+      }),
+    );
+
+  /** Free seat numbers of the concert's DATE, as another ACTIVE user's seat map shows them. */
+  const freeSeats = async (concertId: string): Promise<number[]> => {
+    const viewer = await newUser();
+    const res = await request(stack.app).get(`/v1/concerts/${concertId}/dates/${DATE}/seats`).set(viewer.auth);
+    expect(res.status).toBe(200);
+    return (res.body.seats as Array<{ seatNo: number }>).map((s) => s.seatNo);
+  };
+
+  test('when two holds are paid in one request without money for both, then 402 and both stay HELD; with enough, one payment confirms both and the third hold is released at once', async () => {
+    const concertId = await concert();
+    const user = await newUser(30_000);
+    const a = await hold(user, concertId, 10);
+    const b = await hold(user, concertId, 25);
+    const third = await hold(user, concertId, 3);
+
+    // 10,000 + 25,000 > 30,000: all or none, so none.
+    const short = await pay(user, { reservationIds: [a, b] });
+    expect([short.status, short.body.error.code]).toEqual([402, 'INSUFFICIENT_BALANCE']);
+    expect(await rowsOf([a, b, third])).toEqual(Array(3).fill({ status: 'HELD', seat: 'HELD' }));
+    expect(await moneyOf(stack.db.dataSource, user.userId)).toEqual({ balance: 30_000, ledger: [], payments: [] });
+    expect(await entryStatus(user.userId)).toBe('ACTIVE');
+
+    const charged = await request(stack.app)
+      .post(`/v1/users/${user.userId}/balance/charge`)
+      .set(user.auth)
+      .send({ amount: 10_000 });
+    expect(charged.status).toBe(200);
+    const paid = await pay(user, { reservationIds: [b, a] });
+    expect(paid.status).toBe(201);
+    const ids = [a, b].sort();
+    expect(paid.body).toEqual({
+      paymentId: expect.any(String),
+      reservationId: ids[0],
+      reservationIds: ids,
+      amount: 35_000,
+      balance: 5_000,
+      paidAt: expect.any(String),
+    });
+    expect(await rowsOf([a, b])).toEqual(Array(2).fill({ status: 'CONFIRMED', seat: 'SOLD' }));
+    // The payer's other hold was released by the same checkout, before the answer.
+    expect(await rowsOf([third])).toEqual([{ status: 'CANCELLED', seat: 'AVAILABLE' }]);
+    const free = await freeSeats(concertId);
+    expect(free).toContain(3);
+    expect(free.filter((n) => n === 10 || n === 25)).toEqual([]);
+
+    const state = await moneyOf(stack.db.dataSource, user.userId);
+    expect(state.payments).toEqual([
+      { id: paid.body.paymentId, reservationIds: ids, amount: 35_000, balanceAfter: 5_000 },
+    ]);
+    expect(state.ledger.filter((l) => l.type === 'PAYMENT')).toEqual([
+      { type: 'PAYMENT', amount: 35_000, balanceAfter: 5_000, paymentId: paid.body.paymentId },
+    ]);
+    expect(state.balance).toBe(5_000);
+    expect(await entryStatus(user.userId)).toBe('COMPLETED');
+  });
+
+  test('when reservationIds is empty, repeats an id, names more than MAX_HOLDS_PER_USER or comes with reservationId, then 400 and nothing is paid', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const id = await hold(user, concertId, 7);
+    const max = stack.deps.config.maxHoldsPerUser;
+    for (const body of [
+      { reservationIds: [] },
+      { reservationIds: [id, id] },
+      { reservationIds: [id, ...Array.from({ length: max }, () => randomUUID())] },
+      { reservationId: id, reservationIds: [id] },
+      {},
+    ]) {
+      const res = await pay(user, body);
+      expect([JSON.stringify(body), res.status, res.body.error.code]).toEqual([
+        JSON.stringify(body),
+        400,
+        'VALIDATION_FAILED',
+      ]);
+    }
+    expect((await rowsOf([id]))[0]).toEqual({ status: 'HELD', seat: 'HELD' });
+    expect((await moneyOf(stack.db.dataSource, user.userId)).payments).toEqual([]);
+  });
+
   test('when an ACTIVE user with enough balance pays their hold, then 201; the seat is sold, the reservation CONFIRMED and the token spent', async () => {
     const concertId = await concert();
     const user = await newUser(50_000);
@@ -53,6 +144,7 @@ describe('payments (API, in-process worker)', () => {
     expect(res.body).toEqual({
       paymentId: expect.any(String),
       reservationId,
+      reservationIds: [reservationId],
       amount: 17_000,
       balance: 33_000,
       paidAt: expect.any(String),
@@ -76,7 +168,9 @@ describe('payments (API, in-process worker)', () => {
     expect(row).toEqual({ status: 'CONFIRMED', seat: 'SOLD' });
     const state = await moneyOf(stack.db.dataSource, user.userId);
     expect(state.balance).toBe(33_000);
-    expect(state.payments).toEqual([{ id: res.body.paymentId, reservationId, amount: 17_000, balanceAfter: 33_000 }]);
+    expect(state.payments).toEqual([
+      { id: res.body.paymentId, reservationIds: [reservationId], amount: 17_000, balanceAfter: 33_000 },
+    ]);
     expect(state.ledger).toEqual([
       { type: 'PAYMENT', amount: 17_000, balanceAfter: 33_000, paymentId: res.body.paymentId },
     ]);
@@ -214,6 +308,10 @@ describe('payments (API, in-process worker)', () => {
     expect(firstIds).toEqual([paidIds[2], paidIds[1]]);
     expect(firstPage.body.payments[0]).toMatchObject({ amount: 13_000, balance: 1_000_000 - 36_000 });
     const secondPage = await list(`?limit=2&before=${firstPage.body.nextCursor}`);
-    expect(secondPage.body).toEqual({ payments: [expect.objectContaining({ paymentId: paidIds[0] })] });
+    // The last page says so with a null cursor.
+    expect(secondPage.body).toEqual({
+      payments: [expect.objectContaining({ paymentId: paidIds[0] })],
+      nextCursor: null,
+    });
   });
 });

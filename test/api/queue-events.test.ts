@@ -6,10 +6,11 @@ import express from 'express';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createQueueActivities } from '../../src/activities/queue';
-import { createApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/deps';
+import { errorHandler } from '../../src/api/errors';
 import { authenticate } from '../../src/api/gate';
-import { QueueEventHub, queueEventHub } from '../../src/queue';
+import { queueRouter } from '../../src/api/routes/queue';
+import { QueueEventHub } from '../../src/queue';
 import type { QueueTokenView } from '../../src/queue';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -61,12 +62,26 @@ async function openStream(baseUrl: string, token: string) {
   return { res, next, close: () => controller.abort() };
 }
 
+/** An API instance's queue routes on `deps`, with its own event hub (its own Redis subscriber). */
+function queueApp(deps: AppDeps): { app: Express; hub: QueueEventHub } {
+  const hub = new QueueEventHub(deps);
+  const app = express();
+  app.use(express.json());
+  app.use('/v1/queue', queueRouter(deps, hub));
+  app.use(errorHandler(deps.log));
+  return { app, hub };
+}
+
 describe('queue events (SSE)', () => {
   let stack: InProcessStack;
   let activities: ReturnType<typeof createQueueActivities>;
   /** A second API instance with its own deps, hub and Redis subscriber. */
   let otherDeps: AppDeps;
   let otherApp: Express;
+  let otherHub: QueueEventHub;
+  /** This instance's queue routes and hub (the stack's own app keeps its hub to itself). */
+  let ownDeps: AppDeps;
+  let own: { app: Express; hub: QueueEventHub };
   const servers: Server[] = [];
 
   const listen = (app: Express): string => {
@@ -80,10 +95,11 @@ describe('queue events (SSE)', () => {
 
   beforeAll(async () => {
     stack = await startInProcessStack(testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000 }));
-    const { redis, keys, config } = stack.deps;
-    activities = createQueueActivities({ redis, keys, config, temporal: stack.temporal });
+    activities = createQueueActivities(stack.deps);
     otherDeps = { ...stack.deps, shutdownHooks: [] };
-    otherApp = createApp(otherDeps);
+    ({ app: otherApp, hub: otherHub } = queueApp(otherDeps));
+    ownDeps = { ...stack.deps, shutdownHooks: [] };
+    own = queueApp(ownDeps);
   });
   /** One admission tick, a second after the previous one (so the rate allows everyone in). */
   const tick = async () => {
@@ -95,7 +111,7 @@ describe('queue events (SSE)', () => {
       server.closeAllConnections();
       server.close();
     }
-    for (const hook of otherDeps?.shutdownHooks ?? []) await hook();
+    for (const hook of [...(otherDeps?.shutdownHooks ?? []), ...(ownDeps?.shutdownHooks ?? [])]) await hook();
     await stack?.stop();
   });
 
@@ -123,18 +139,20 @@ describe('queue events (SSE)', () => {
     expect(admitted?.data).toMatchObject({ status: 'ACTIVE', position: 0, estimatedWaitSeconds: 0, token: b.token });
     expect(Date.parse(admitted!.data.activeUntil!)).toBeGreaterThan(Date.now());
 
+    // The window runs out (moved into the past here) and the entry's end is recorded and published.
     const { tokenId } = await stack.deps.tokens.verify(b.token);
-    await activities.finishEntry({ userId: b.userId, tokenId, status: 'EXPIRED' });
+    await stack.redis.hset(stack.deps.keys.entry(b.userId), 'activeUntil', String(Date.now() - 1));
+    expect(await activities.finishEntry({ userId: b.userId, tokenId, status: 'EXPIRED' })).toEqual({ ended: true });
     const expired = await stream.next();
     expect(expired?.data).toMatchObject({ status: 'EXPIRED', position: 0 });
     expect(await stream.next()).toBeNull();
-    expect(queueEventHub(otherDeps).clientCount).toBe(0);
+    expect(otherHub.clientCount).toBe(0);
   });
 
   it('when the client disconnects, then its stream is forgotten', async () => {
     const entry = await enter();
-    const base = listen(stack.app);
-    const hub = queueEventHub(stack.deps);
+    const base = listen(own.app);
+    const hub = own.hub;
     const before = hub.clientCount;
     const stream = await openStream(base, entry.token);
     expect((await stream.next())?.data.status).toBe('WAITING');

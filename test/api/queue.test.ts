@@ -10,12 +10,13 @@ import { createApp } from '../../src/api/app';
 import { errorHandler } from '../../src/api/errors';
 import { authOf, requireToken } from '../../src/api/gate';
 import { TokenService } from '../../src/api/tokens';
-import { QueueService } from '../../src/queue';
+import { admissionTick } from '../../src/queue/admission';
 import { entryStateQuery, queueEntryWorkflowId, SA } from '../../src/shared';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
+import { deleteKeys } from '../helpers/redis';
 import { validateResponse } from '../helpers/openapi';
 
 async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, ms = 15_000): Promise<T> {
@@ -35,8 +36,7 @@ describe('queue API', () => {
 
   beforeAll(async () => {
     stack = await startInProcessStack(testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000 }));
-    const { redis, keys, config } = stack.deps;
-    activities = createQueueActivities({ redis, keys, config, temporal: stack.temporal });
+    activities = createQueueActivities(stack.deps);
   });
   /** One admission tick, a second after the previous one (so the rate allows everyone in). */
   const tick = async () => {
@@ -51,27 +51,31 @@ describe('queue API', () => {
     validateResponse(await request(stack.app).post('/v1/queue/tokens').send({ userId }));
   const current = async (token: string) =>
     validateResponse(await request(stack.app).get('/v1/queue/tokens/current').set(bearer(token)));
+  const entryWorkflow = (userId: string) => stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
 
   describe('POST /v1/queue/tokens', () => {
-    it('when an unknown user enters, then it gets 201 with a WAITING token, a user row and a running entry workflow', async () => {
+    it('when an unknown user enters, then it gets 201 with a WAITING token and nothing but Redis is written; admission starts its entry workflow', async () => {
       const userId = randomUUID();
       const res = await enter(userId);
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ userId, status: 'WAITING', activeUntil: null });
       expect(res.body.position).toBe((await stack.redis.zrank(stack.deps.keys.waiting, userId))! + 1);
       expect(await stack.deps.tokens.verify(res.body.token)).toMatchObject({ userId });
-      const [row] = await stack.db.dataSource.query('SELECT balance FROM users WHERE id = ?', [userId]);
-      expect(Number(row.balance)).toBe(0);
-      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
+      // Arrival costs Redis only: no user row (balance reads 0 all the same) and no workflow.
+      expect(await stack.db.dataSource.query('SELECT id FROM users WHERE id = ?', [userId])).toEqual([]);
+      await expect(entryWorkflow(userId).describe()).rejects.toThrow(/not found/i);
+
+      await tick();
+      expect(await stack.redis.hget(stack.deps.keys.entry(userId), 'workflow')).toBe('1');
       // Its search attributes (set by its first workflow task) let operators find it.
       const described = await until(
         'the entry workflow carries its search attributes',
-        () => handle.describe(),
+        () => entryWorkflow(userId).describe(),
         (d) => d.typedSearchAttributes.get(SA.userId) !== undefined,
       );
       expect(described.status.name).toBe('RUNNING');
       expect(described.typedSearchAttributes.get(SA.userId)).toBe(userId);
-      expect(described.typedSearchAttributes.get(SA.queueStatus)).toBe('WAITING');
+      expect(described.typedSearchAttributes.get(SA.queueStatus)).toBe('ACTIVE');
     });
 
     it('when the user enters again while waiting, then the same token comes back with 200', async () => {
@@ -89,24 +93,41 @@ describe('queue API', () => {
       expect(answers.filter((a) => a.status === 200)).toHaveLength(19);
       expect(new Set(answers.map((a) => a.body.token as string)).size).toBe(1);
       expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).not.toBeNull();
-      const described = await stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId)).describe();
-      expect(described.status.name).toBe('RUNNING');
+      await expect(entryWorkflow(userId).describe()).rejects.toThrow(/not found/i);
     });
 
-    it('when an API died between writing the entry and starting its workflow, then the retry gets the same token and brings the workflow back', async () => {
-      const userId = randomUUID();
-      const tokenId = randomUUID();
-      const token = await new TokenService(stack.deps.config.tokenSecret).sign({ userId, tokenId });
-      // What the dead API left behind: the Redis entry only.
-      await new QueueService(stack.deps).enqueue(userId, tokenId, token);
-      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
-      await expect(handle.describe()).rejects.toThrow(/not found/i);
+    it('when the entry workflow of an admission cannot be started, then the admission waits in the outbox and the next tick starts it', async () => {
+      const entered = await enter();
+      const { userId, token } = entered.body as { userId: string; token: string };
+      const { tokenId } = await stack.deps.tokens.verify(token);
+      const unreachable = {
+        workflow: {
+          signalWithStart: async () => {
+            throw new ServiceError('temporal unreachable');
+          },
+        },
+      } as unknown as Client;
+      await stack.redis.hset(stack.deps.keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
+      const failed = await admissionTick({
+        queue: stack.deps.queue,
+        settings: stack.deps.queueSettings,
+        temporal: unreachable,
+        taskQueue: stack.deps.config.taskQueue,
+      });
+      // Everyone waiting was admitted (this user among them); no start got through.
+      expect(failed.admitted).toBeGreaterThanOrEqual(1);
+      expect([failed.started, failed.failed]).toEqual([0, failed.admitted]);
+      // Admitted all the same (the slot is the user's), but without a workflow yet.
+      expect((await current(token)).body.status).toBe('ACTIVE');
+      expect(await stack.redis.hget(stack.deps.keys.entry(userId), 'workflow')).toBeNull();
+      expect((await stack.deps.queue.pendingAdmissions()).map((a) => a.userId)).toContain(userId);
 
-      const retry = await enter(userId);
-      expect(retry.status).toBe(200);
-      expect(retry.body.token).toBe(token);
-      expect((await handle.describe()).status.name).toBe('RUNNING');
-      expect((await handle.query(entryStateQuery)).tokenId).toBe(tokenId);
+      const next = await tick();
+      expect(next.started).toBeGreaterThanOrEqual(1);
+      expect(await stack.redis.hget(stack.deps.keys.entry(userId), 'workflow')).toBe('1');
+      expect((await stack.deps.queue.pendingAdmissions()).map((a) => a.userId)).not.toContain(userId);
+      const state = await entryWorkflow(userId).query(entryStateQuery);
+      expect(state).toMatchObject({ tokenId, status: 'ACTIVE', activeUntil: (await current(token)).body.activeUntil });
     });
 
     it('when users enter one after another, then positions follow arrival order', async () => {
@@ -149,50 +170,38 @@ describe('queue API', () => {
       expect(malformed.body.error.code).toBe('VALIDATION_FAILED');
     });
 
-    it('when the entry workflow cannot be started, then 503 and nothing of the entry is left in Redis', async () => {
-      const failing = {
-        workflow: {
-          start: async () => {
-            throw new ServiceError('temporal unreachable');
-          },
+    it('when Temporal is unreachable, then a token request still gets its 201: arrival makes no Temporal call', async () => {
+      const unreachable = new Proxy({} as Client, {
+        get: () => {
+          throw new ServiceError('temporal unreachable');
         },
-      } as unknown as Client;
-      const app = createApp({ ...stack.deps, temporal: failing, shutdownHooks: [] });
-      const userId = randomUUID();
-      const waitingBefore = await stack.redis.zcard(stack.deps.keys.waiting);
-      const res = validateResponse(await request(app).post('/v1/queue/tokens').send({ userId }));
-      expect(res.status).toBe(503);
-      expect(res.body.error.code).toBe('SERVICE_UNAVAILABLE');
-      expect(await stack.redis.exists(stack.deps.keys.entry(userId))).toBe(0);
-      expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).toBeNull();
-      expect(await stack.redis.zcard(stack.deps.keys.waiting)).toBe(waitingBefore);
-    });
-
-    it('when the entry is admitted before its workflow has started, then the workflow still learns it is ACTIVE', async () => {
-      const real = stack.temporal.workflow;
-      // The admission tick (and its signal, which finds no workflow yet) runs between the
-      // Redis enqueue and the workflow start.
-      const racing = {
-        workflow: {
-          start: async (...args: Parameters<typeof real.start>) => {
-            await tick();
-            return real.start(...args);
-          },
-          getHandle: (...args: Parameters<typeof real.getHandle>) => real.getHandle(...args),
-        },
-      } as unknown as Client;
-      const app = createApp({ ...stack.deps, temporal: racing, shutdownHooks: [] });
+      });
+      const app = createApp({ ...stack.deps, temporal: unreachable, shutdownHooks: [] });
       const userId = randomUUID();
       const res = validateResponse(await request(app).post('/v1/queue/tokens').send({ userId }));
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ status: 'ACTIVE', position: 0, estimatedWaitSeconds: 0 });
-      const handle = stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
+      expect(res.body).toMatchObject({ userId, status: 'WAITING' });
+      expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).not.toBeNull();
+    });
+
+    it('when a tick admits a user, then it starts the entry workflow ACTIVE with the same window, once', async () => {
+      const entered = await enter();
+      const { userId, token } = entered.body as { userId: string; token: string };
+      const outcome = await tick();
+      expect(outcome.started).toBeGreaterThanOrEqual(1);
+      const view = await current(token);
+      expect(view.body).toMatchObject({ status: 'ACTIVE', position: 0, estimatedWaitSeconds: 0 });
+      const handle = entryWorkflow(userId);
       const state = await until(
         'the entry workflow is ACTIVE',
         () => handle.query(entryStateQuery),
         (s) => s.status === 'ACTIVE',
       );
-      expect(state.activeUntil).toBe(res.body.activeUntil);
+      expect(state.activeUntil).toBe(view.body.activeUntil);
+      const { runId } = await handle.describe();
+      // Nothing left to start: a later tick neither starts nor restarts it.
+      expect(await tick()).toMatchObject({ started: 0 });
+      expect((await handle.describe()).runId).toBe(runId);
     });
   });
 
@@ -340,6 +349,13 @@ describe('queue API', () => {
 
   describe('admin queue', () => {
     const admin = () => ({ 'X-Admin-Key': stack.deps.config.adminApiKey });
+    /** The stored settings row (MySQL), as the admission tick reads it. */
+    const storedSettings = async () => {
+      const [row] = await stack.db.dataSource.query(
+        'SELECT max_active, admit_per_second, paused FROM queue_settings WHERE id = 1',
+      );
+      return row as { max_active: unknown; admit_per_second: unknown; paused: unknown };
+    };
 
     it('when the admin key is missing or wrong, then 401', async () => {
       for (const h of [{}, { 'X-Admin-Key': 'wrong-key-123' }]) {
@@ -348,10 +364,11 @@ describe('queue API', () => {
         const patch = validateResponse(await request(stack.app).patch('/v1/admin/queue').set(h).send({ paused: true }));
         expect(patch.status).toBe(401);
       }
-      expect(await stack.redis.hget(stack.deps.keys.queueConfig, 'paused')).toBeNull();
+      expect(Number((await storedSettings()).paused)).toBe(0);
     });
 
     it('when the body is empty or a field is invalid, then 400 VALIDATION_FAILED names the field and nothing changes', async () => {
+      const before = await storedSettings();
       const cases: Array<[unknown, RegExp]> = [
         [undefined, /^body/],
         [{}, /^body/],
@@ -372,7 +389,7 @@ describe('queue API', () => {
         });
         expect(res.body.error.message).toMatch(message);
       }
-      expect(await stack.redis.exists(stack.deps.keys.queueConfig)).toBe(0);
+      expect(await storedSettings()).toEqual(before);
     });
 
     it('when settings are patched, then GET shows them, the next tick obeys them, and counts are live', async () => {
@@ -391,7 +408,8 @@ describe('queue API', () => {
       expect(got.body.active).toBe(await stack.redis.zcard(stack.deps.keys.active));
       expect(got.body.paused).toBe(true);
       expect((await current(entered.body.token)).body.estimatedWaitSeconds).toBeNull();
-      expect(await tick()).toEqual({ admitted: 0 });
+      expect(await tick()).toMatchObject({ admitted: 0 });
+      expect(await storedSettings()).toEqual({ max_active: 7, admit_per_second: null, paused: 1 });
 
       const resumed = validateResponse(
         await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: false, maxActive: 1000 }),
@@ -399,6 +417,78 @@ describe('queue API', () => {
       expect(resumed.body.paused).toBe(false);
       await tick();
       expect((await current(entered.body.token)).body.status).toBe('ACTIVE');
+    });
+    it('when the queue is paused and Redis loses the queue keys, then the pause holds: it is read from MySQL', async () => {
+      expect(
+        validateResponse(await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: true })).status,
+      ).toBe(200);
+      // A Redis wipe of the waiting line and its stats (where the paused flag is also mirrored).
+      await deleteKeys(stack.redis, `${stack.deps.config.redisKeyPrefix}{q}:`);
+      expect(await stack.redis.exists(stack.deps.keys.queueStats)).toBe(0);
+
+      const got = validateResponse(await request(stack.app).get('/v1/admin/queue').set(admin()));
+      expect(got.body).toMatchObject({ paused: true, waiting: 0, active: 0 });
+      const entered = await enter();
+      expect(entered.status).toBe(201);
+      expect(await tick()).toMatchObject({ admitted: 0 });
+      expect((await current(entered.body.token)).body).toMatchObject({ status: 'WAITING', position: 1 });
+
+      await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: false }).expect(200);
+      await tick();
+      expect((await current(entered.body.token)).body.status).toBe('ACTIVE');
+    });
+
+    describe('GET /v1/admin/queue/users/{userId}', () => {
+      const lookup = async (userId: string, headers: Record<string, string> = admin()) =>
+        validateResponse(await request(stack.app).get(`/v1/admin/queue/users/${userId}`).set(headers));
+
+      it('when the user waits, then their entry shows WAITING with its position and no workflow', async () => {
+        await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: true }).expect(200);
+        try {
+          const first = await enter();
+          const second = await enter();
+          const res = await lookup(second.body.userId);
+          expect(res.status).toBe(200);
+          expect(res.body).toEqual({
+            userId: second.body.userId,
+            status: 'WAITING',
+            position: first.body.position + 1,
+            activeUntil: null,
+            workflowId: null,
+          });
+        } finally {
+          await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ paused: false }).expect(200);
+        }
+      });
+
+      it('when the user is admitted, then their entry shows ACTIVE with activeUntil and the workflow the admission started', async () => {
+        const entered = await enter();
+        const { userId, token } = entered.body as { userId: string; token: string };
+        await tick();
+        const view = await current(token);
+        const res = await lookup(userId);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual({
+          userId,
+          status: 'ACTIVE',
+          position: 0,
+          activeUntil: view.body.activeUntil,
+          workflowId: queueEntryWorkflowId(userId),
+        });
+        expect((await entryWorkflow(userId).describe()).status.name).toBe('RUNNING');
+      });
+
+      it('when the user has no live entry, then 404 ENTRY_NOT_FOUND; without the admin key, 401', async () => {
+        const unknown = await lookup(randomUUID());
+        expect([unknown.status, unknown.body.error.code]).toEqual([404, 'ENTRY_NOT_FOUND']);
+        const entered = await enter();
+        const { tokenId } = await stack.deps.tokens.verify(entered.body.token);
+        await activities.finishEntry({ userId: entered.body.userId, tokenId, status: 'EXPIRED' });
+        const ended = await lookup(entered.body.userId);
+        expect([ended.status, ended.body.error.code]).toEqual([404, 'ENTRY_NOT_FOUND']);
+        expect((await lookup(entered.body.userId, {})).status).toBe(401);
+        expect((await lookup('not-a-uuid')).status).toBe(400);
+      });
     });
   });
 });

@@ -1,7 +1,7 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import request from 'supertest';
 import { createActivities } from '../../src/activities';
-import { WORKFLOW_CALL_DEADLINE_MS } from '../../src/api/deadline';
+import { WORKFLOW_CALL_DEADLINE_MS } from '../../src/temporal';
 import { reservationTaskQueue } from '../../src/shared/ids';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -53,7 +53,7 @@ describe('holds while no worker runs (API, no worker)', () => {
       connection,
       taskQueue: reservationTaskQueue(stack.deps.config.taskQueue),
       workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
-      activities: createActivities({ ...stack.deps, dataSource: stack.db.dataSource }),
+      activities: createActivities(stack.deps),
     });
     await worker.runUntil(async () => {
       const deadline = Date.now() + 20_000;

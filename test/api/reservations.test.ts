@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
-import { reservationWorkflowId } from '../../src/shared/ids';
+import { createQueueActivities } from '../../src/activities/queue';
+import { queueEntryWorkflowId, reservationWorkflowId } from '../../src/shared/ids';
+import type { QueueEntryState } from '../../src/shared/types';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { tokenFor, type TestUser } from '../helpers/auth';
@@ -9,6 +12,8 @@ import { validateResponse } from '../helpers/openapi';
 
 const HOLD_SECONDS = 300;
 const DATE = '2099-12-24';
+/** Yesterday in UTC: a performance on it has passed. */
+const YESTERDAY = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
 describe('reservations (API, in-process worker)', () => {
   let stack: InProcessStack;
@@ -26,11 +31,11 @@ describe('reservations (API, in-process worker)', () => {
   const newUser = (status: 'ACTIVE' | 'WAITING' = 'ACTIVE'): Promise<TestUser> =>
     tokenFor({ ...stack.deps, tokenSecret: stack.deps.config.tokenSecret }, { status });
 
-  async function newConcert(): Promise<string> {
+  async function newConcert(dates = [DATE]): Promise<string> {
     const res = await request(stack.app)
       .post('/v1/admin/concerts')
       .set(adminKey)
-      .send({ title: 'Reservations', dates: [DATE], price: 40_000 });
+      .send({ title: 'Reservations', dates, price: 40_000 });
     expect(res.status).toBe(201);
     return res.body.concertId as string;
   }
@@ -205,11 +210,12 @@ describe('reservations (API, in-process worker)', () => {
     const held = await hold(owner, { concertId, date: DATE, seatNo: 8 });
     const id = held.body.reservationId as string;
     // As if the five minutes had passed while the workflow's timer is still pending.
-    await stack.db.dataSource.query('UPDATE reservations SET held_until = NOW(3) - INTERVAL 1 SECOND WHERE id = ?', [
-      id,
-    ]);
     await stack.db.dataSource.query(
-      'UPDATE seats SET hold_expires_at = NOW(3) - INTERVAL 1 SECOND WHERE reservation_id = ?',
+      'UPDATE reservations SET held_until = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE id = ?',
+      [id],
+    );
+    await stack.db.dataSource.query(
+      'UPDATE seats SET hold_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND WHERE reservation_id = ?',
       [id],
     );
     await stack.redis.hset(stack.deps.keys.seatState(concertId, DATE), '8', `held:${id}:${Date.now() - 1000}`);
@@ -248,4 +254,131 @@ describe('reservations (API, in-process worker)', () => {
     );
     expect(rows).toEqual([{ status: 'HELD' }]);
   });
+  it('when one user asks for 10 seats at once, then exactly MAX_HOLDS_PER_USER are held and the rest get 409 HOLD_LIMIT_REACHED', async () => {
+    const max = stack.deps.config.maxHoldsPerUser;
+    expect(max).toBe(4);
+    const user = await newUser();
+    const concertId = await newConcert();
+    const seatNos = Array.from({ length: 10 }, (_, i) => 11 + i);
+    const responses = await Promise.all(seatNos.map((seatNo) => hold(user, { concertId, date: DATE, seatNo })));
+    const held = responses.filter((r) => r.status === 201);
+    const refused = responses.filter((r) => r.status === 409);
+    expect(held).toHaveLength(max);
+    expect(refused).toHaveLength(10 - max);
+    expect(refused.map((r) => (r.body as { error: { code: string } }).error.code)).toEqual(
+      Array(10 - max).fill('HOLD_LIMIT_REACHED'),
+    );
+    const rows = await stack.db.dataSource.query<Array<{ id: string }>>(
+      `SELECT id FROM reservations WHERE user_id = ? AND status = 'HELD'`,
+      [user.userId],
+    );
+    expect(new Set(rows.map((r) => r.id))).toEqual(new Set(held.map((r) => r.body.reservationId as string)));
+
+    // A refused seat is left free: its claim was taken back, and another user holds it.
+    const heldSeats = new Set(held.map((r) => r.body.seatNo as number));
+    const refusedSeat = seatNos.find((n) => !heldSeats.has(n))!;
+    expect(await stack.redis.hget(stack.deps.keys.seatState(concertId, DATE), String(refusedSeat))).toBeNull();
+    expect((await hold(await newUser(), { concertId, date: DATE, seatNo: refusedSeat })).status).toBe(201);
+
+    // The limit counts live holds: once one is let go, the user may hold another.
+    const [first] = held;
+    expect(
+      (await request(stack.app).delete(`/v1/reservations/${first!.body.reservationId}`).set(user.auth)).status,
+    ).toBe(200);
+    const spare = seatNos.find((n) => !heldSeats.has(n) && n !== refusedSeat)!;
+    expect((await hold(user, { concertId, date: DATE, seatNo: spare })).status).toBe(201);
+    expect((await hold(user, { concertId, date: DATE, seatNo: 30 })).body.error?.code).toBe('HOLD_LIMIT_REACHED');
+  });
+
+  it('when a performance date has passed, then /dates leaves it out and a hold on it is 409 SALES_CLOSED with nothing claimed', async () => {
+    const user = await newUser();
+    const concertId = await newConcert([YESTERDAY, DATE]);
+    const dates = validateResponse(await request(stack.app).get(`/v1/concerts/${concertId}/dates`).set(user.auth));
+    expect(dates.status).toBe(200);
+    expect(dates.body.dates).toEqual([{ date: DATE, availableSeats: 50 }]);
+
+    const closed = await hold(user, { concertId, date: YESTERDAY, seatNo: 1 });
+    expect([closed.status, closed.body.error.code]).toEqual([409, 'SALES_CLOSED']);
+    expect(await stack.redis.exists(stack.deps.keys.seatState(concertId, YESTERDAY))).toBe(0);
+    expect(await stack.db.dataSource.query('SELECT id FROM reservations WHERE user_id = ?', [user.userId])).toEqual([]);
+    expect((await hold(user, { concertId, date: DATE, seatNo: 1 })).status).toBe(201);
+  });
+});
+
+/**
+ * A hold keeps its user admitted until it lapses (short windows: ACTIVE_TOKEN_TTL_SECONDS=2,
+ * SEAT_HOLD_SECONDS=5), through the real queue: token, admission tick, entry workflow.
+ */
+describe('a hold extends the active window (API, in-process worker)', () => {
+  let stack: InProcessStack;
+  const adminKey = { 'X-Admin-Key': 'extension-test-admin-key' };
+  const TTL_SECONDS = 2;
+  const SHORT_HOLD_SECONDS = 5;
+
+  beforeAll(async () => {
+    stack = await startInProcessStack(
+      testConfig({
+        adminApiKey: adminKey['X-Admin-Key'],
+        activeTokenTtlSeconds: TTL_SECONDS,
+        seatHoldSeconds: SHORT_HOLD_SECONDS,
+        queueMaxActive: 1000,
+        queueAdmitPerSecond: 100_000,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('when an admitted user holds a seat, then activeUntil moves to heldUntil: the token stays ACTIVE past its window until the hold lapses', async () => {
+    const activities = createQueueActivities(stack.deps);
+    const tick = async () => {
+      await stack.redis.hset(stack.deps.keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
+      return activities.admitTick();
+    };
+    const created = await request(stack.app)
+      .post('/v1/admin/concerts')
+      .set(adminKey)
+      .send({ title: 'Extension', dates: [DATE], price: 1_000 });
+    expect(created.status).toBe(201);
+    const userId = randomUUID();
+    const entered = await request(stack.app).post('/v1/queue/tokens').send({ userId });
+    expect(entered.status).toBe(201);
+    const auth = { Authorization: `Bearer ${entered.body.token as string}` };
+    const current = async () =>
+      (await request(stack.app).get('/v1/queue/tokens/current').set(auth)).body as {
+        status: string;
+        activeUntil: string;
+      };
+    await tick();
+    const admitted = await current();
+    expect(admitted.status).toBe('ACTIVE');
+    const windowEnd = Date.parse(admitted.activeUntil);
+
+    const held = await request(stack.app)
+      .post('/v1/reservations')
+      .set(auth)
+      .send({ concertId: created.body.concertId, date: DATE, seatNo: 1 });
+    expect(held.status).toBe(201);
+    const heldUntil = Date.parse(held.body.heldUntil);
+    expect(heldUntil).toBeGreaterThan(windowEnd);
+    expect(Date.parse((await current()).activeUntil)).toBeGreaterThanOrEqual(heldUntil);
+
+    // Past the original window (the clock is the event): the entry workflow's timer has fired and
+    // an admission tick has swept lapsed slots, yet the user is still admitted and may pay.
+    await delay(Math.max(0, windowEnd + 500 - Date.now()));
+    await tick();
+    expect((await current()).status).toBe('ACTIVE');
+    const read = await request(stack.app).get(`/v1/reservations/${held.body.reservationId}`).set(auth);
+    expect([read.status, read.body.status]).toEqual([200, 'HELD']);
+    const lookup = await request(stack.app).get(`/v1/admin/queue/users/${userId}`).set(adminKey);
+    expect(lookup.body).toMatchObject({ status: 'ACTIVE', workflowId: queueEntryWorkflowId(userId) });
+    expect(await stack.redis.zscore(stack.deps.keys.active, userId)).not.toBeNull();
+
+    // Once the hold lapses, so does the entry: its workflow ends it EXPIRED.
+    const ended = (await stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId)).result()) as QueueEntryState;
+    expect(ended.status).toBe('EXPIRED');
+    expect(Date.now()).toBeGreaterThanOrEqual(heldUntil);
+    expect((await current()).status).toBe('EXPIRED');
+  }, 30_000);
 });

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createActivities } from '../../src/activities';
-import type { ActivityDeps } from '../../src/activities';
+import type { Services } from '../../src/services';
 import * as definitions from '../../src/shared/definitions';
 import { SA } from '../../src/shared/search-attributes';
 
@@ -72,7 +72,7 @@ describe('references from docs/ into the repository', () => {
   });
 
   it('when a sequence diagram has an activity participant, then the worker registers an activity of that name', () => {
-    const registered = Object.keys(createActivities(anything as ActivityDeps));
+    const registered = Object.keys(createActivities(anything as Services));
     const named = docs.flatMap(({ name, text }) =>
       [...text.matchAll(/^\s*participant\s+\w+\s+as\s+Activity\s+(\w+)\s*$/gm)].map((m) => ({ name, activity: m[1]! })),
     );

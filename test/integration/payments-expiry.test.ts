@@ -9,6 +9,8 @@ import { startStack, type Stack } from '../helpers/stack';
 
 const HOLD_SECONDS = 2;
 const SEATS = 40;
+/** A request sent this long before heldUntil has surely reached the API in time. */
+const ARRIVAL_MARGIN_MS = 250;
 
 interface Row {
   id: string;
@@ -22,7 +24,8 @@ interface Row {
  * Payments racing the hold timer in real time (SEAT_HOLD_SECONDS=2): each of 40 users pays at
  * a random moment from 700 ms before to 300 ms after their hold's heldUntil. Whatever wins, each hold ends in
  * exactly one outcome: paid (201, CONFIRMED, seat SOLD, one payment) or expired and refused
- * (409, EXPIRED, no money moved), never both.
+ * (409, EXPIRED, no money moved), never both. A hold is judged at the payment's arrival, not when
+ * its transaction runs: a payment sent well before heldUntil is paid, one sent after it is refused.
  */
 describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker processes)', () => {
   let db: TestDatabase;
@@ -68,8 +71,10 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
         // database, so this window puts the transaction on both sides of the deadline.
         const at = Date.parse(held.body.heldUntil as string) - 700 + Math.round(Math.random() * 1000);
         await delay(Math.max(0, at - Date.now()));
+        const sentAt = Date.now();
         const paid = await post(i + 1, '/v1/payments', user, { reservationId });
-        return { user, reservationId, status: paid.status, code: paid.body.error?.code };
+        const early = Date.parse(held.body.heldUntil as string) - sentAt;
+        return { user, reservationId, early, status: paid.status, code: paid.body.error?.code };
       }),
     );
 
@@ -77,7 +82,7 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
     const rows = async () =>
       db.dataSource.query<Row[]>(
         `SELECT r.id, r.status, s.status AS seat_status, s.reservation_id AS seat_reservation,
-                (SELECT COUNT(*) FROM payments p WHERE p.reservation_id = r.id) AS payments
+                (SELECT COUNT(*) FROM payment_reservations p WHERE p.reservation_id = r.id) AS payments
            FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN performances pf ON pf.id = s.performance_id
           WHERE pf.concert_id = ?`,
         [concertId],
@@ -115,6 +120,11 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
       }
     }
     console.log(`payments sent at heldUntil −700…+300 ms: ${paid} paid, ${expired} expired and refused`);
+    // Judged at arrival: sent in good time means paid, sent after heldUntil means refused.
+    const inTime = outcomes.filter((o) => o.early >= ARRIVAL_MARGIN_MS);
+    const late = outcomes.filter((o) => o.early < 0);
+    expect(inTime.filter((o) => o.status !== 201).map((o) => [o.early, o.status, o.code])).toEqual([]);
+    expect(late.filter((o) => o.status !== 409).map((o) => [o.early, o.status])).toEqual([]);
     const totals = await moneyTotals(db.dataSource);
     expect(totals.charged).toBe(totals.balances + totals.paid);
     expect(totals.payments).toBe(paid);

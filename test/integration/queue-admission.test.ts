@@ -1,16 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import type { Redis } from 'ioredis';
 import type { Config } from '../../src/config';
-import type { QueueSettingsView, QueueTokenView } from '../../src/queue';
+import type { QueueTokenView } from '../../src/queue';
+import type { QueueSettingsView } from '../../src/queue/admin';
 import { createRedis } from '../../src/redis/client';
+import type { RedisClient } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
 import type { RedisKeys } from '../../src/redis/keys';
 import { queueEntryWorkflowId } from '../../src/shared';
 import type { QueueEntryState } from '../../src/shared';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase } from '../helpers/db';
+import { deleteKeys } from '../helpers/redis';
 import type { TestDatabase } from '../helpers/db';
 import { startStack } from '../helpers/stack';
 import type { Stack } from '../helpers/stack';
@@ -41,7 +43,7 @@ describe('waiting queue across processes', () => {
   let db: TestDatabase;
   let config: Config;
   let stack: Stack;
-  let redis: Redis;
+  let redis: RedisClient;
   let keys: RedisKeys;
   let connection: Connection;
   let temporal: Client;
@@ -65,7 +67,7 @@ describe('waiting queue across processes', () => {
       queueMaxActive: MAX_ACTIVE,
       activeTokenTtlSeconds: TTL_SECONDS,
     });
-    redis = createRedis(config.redisUrl, 'test-observer');
+    redis = createRedis(config, 'test-observer');
     keys = redisKeys(config.redisKeyPrefix);
     connection = await Connection.connect({ address: config.temporalAddress });
     temporal = new Client({ connection, namespace: config.temporalNamespace });
@@ -74,12 +76,7 @@ describe('waiting queue across processes', () => {
   afterAll(async () => {
     await stack?.stop();
     if (redis) {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${config.redisKeyPrefix}*`, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await redis.del(...found);
-      } while (cursor !== '0');
+      await deleteKeys(redis, config.redisKeyPrefix);
       redis.disconnect();
     }
     await connection?.close();
@@ -129,20 +126,32 @@ describe('waiting queue across processes', () => {
     );
     expect(responses.map((r) => r.status)).toEqual(users.map(() => 201));
     expect(new Set(responses.map((r) => r.body.token)).size).toBe(USERS);
+    // An arrival costs Redis only: no user row is written on the way in.
+    const [{ n: userRows }] = await db.dataSource.query('SELECT COUNT(*) AS n FROM users');
+    expect(Number(userRows)).toBe(0);
 
     // Everyone gets admitted (their entry carries an activeUntil) while slots come back.
     const read = async () => {
       const pipeline = redis.pipeline();
-      for (const userId of users) pipeline.hmget(keys.entry(userId), 'seq', 'activeUntil', 'status');
+      for (const userId of users) pipeline.hmget(keys.entry(userId), 'seq', 'activeUntil', 'status', 'workflow');
       const results = (await pipeline.exec())!;
       return results.map(([, v], i) => {
-        const [seq, activeUntil, status] = v as [string, string, string];
-        return { userId: users[i]!, seq: Number(seq), activeUntil: Number(activeUntil || 0), status };
+        const [seq, activeUntil, status, workflow] = v as [string, string, string, string | null];
+        return { userId: users[i]!, seq: Number(seq), activeUntil: Number(activeUntil || 0), status, workflow };
       });
     };
     const entries = await until('all users were admitted', read, (all) => all.every((e) => e.activeUntil > 0), 120_000);
     sampling = false;
     await sampler;
+    // The admission, not the arrival, starts each entry workflow: every admitted user has one
+    // within a tick or two of being admitted.
+    const withWorkflow = await until(
+      'every admitted user has an entry workflow',
+      read,
+      (all) => all.every((e) => e.workflow === '1'),
+      5_000,
+    );
+    expect(withWorkflow.filter((e) => e.workflow !== '1')).toEqual([]);
 
     // Arrival order: the sequence numbers are exactly 1..500, whichever API took the request,
     // and admission times never go backwards along them.
@@ -166,7 +175,7 @@ describe('waiting queue across processes', () => {
     const last = byArrival[byArrival.length - 1]!.activeUntil;
     const spanMs = last - first;
     expect(spanMs).toBeGreaterThanOrEqual(((USERS - 2 * ADMIT_PER_SECOND) / ADMIT_PER_SECOND) * 1000 - 100);
-    // Admission alone, once the 500 POSTs (and their workflow starts) no longer compete for the CPU:
+    // Admission alone, once the 500 POSTs no longer compete for the CPU:
     // users admitted by the ticks after the first post-burst tick, over the time those ticks took.
     const afterBurst = byArrival.filter((e) => e.activeUntil - TTL_SECONDS * 1000 >= burstEnded);
     const firstAfter = afterBurst[0]?.activeUntil ?? last;

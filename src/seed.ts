@@ -1,6 +1,6 @@
-import { loadConfig } from '../config';
-import { createConcert } from '../seats/concerts';
-import { createDataSource, migrate } from './data-source';
+import { loadConfig } from './config';
+import { createConcert } from './seats/concerts';
+import { createDataSource, migrate } from './db/data-source';
 
 const DEMO_TITLE = 'Temporal Live';
 const DAY_MS = 24 * 60 * 60 * 1000;
