@@ -47,7 +47,15 @@ export default tseslint.config(
         {
           zones: [
             {
-              target: ['./src/queue', './src/seats', './src/money', './src/db', './src/redis', './src/shared', './src/activities'],
+              target: [
+                './src/queue',
+                './src/seats',
+                './src/money',
+                './src/db',
+                './src/redis',
+                './src/shared',
+                './src/activities',
+              ],
               from: './src/api',
               message: 'The domain never imports the HTTP layer.',
             },
