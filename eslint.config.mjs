@@ -95,6 +95,23 @@ export default tseslint.config(
     },
   },
   {
+    // Identity is a domain module: the HTTP layer uses it, never the other way round.
+    files: ['src/identity/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/api/**', '**/activities/**', 'express'],
+              message: 'Domain code does not import the HTTP layer.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'scripts/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

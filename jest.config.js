@@ -21,6 +21,7 @@ module.exports = {
     tier('api'),
     tier('integration'),
     tier('docs'),
+    tier('contract'),
     // A real Chromium against api and worker processes; its setup builds web/dist and provisions Chromium.
     tier('e2e', { globalSetup: '<rootDir>/test/e2e/global-setup.ts' }),
   ],

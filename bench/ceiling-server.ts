@@ -35,7 +35,7 @@ export async function prepareCeilingTable(databaseUrl: string): Promise<void> {
 async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 0);
   // The same client settings as the api, so the ceiling is the api's Redis path minus our code.
-  const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', 'bench-ceiling');
+  const redis = createRedis({ redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }, 'bench-ceiling');
   const pool = mysql.createPool({
     uri: process.env.DATABASE_URL!,
     connectionLimit: Number(process.env.POOL_SIZE ?? 20),

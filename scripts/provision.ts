@@ -15,6 +15,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEST_SERVER_VERSION = '1.38.0';
+/** Pinned: 4.3.x crashed on a hypothesis mismatch; this one runs the contract tier. */
+export const SCHEMATHESIS_VERSION = '4.32.5';
 export const CACHE_DIR = process.env.CONCERT_CACHE_DIR ?? path.join(os.homedir(), '.cache', 'concert-reservation');
 
 const say = (msg: string): void => {
@@ -295,6 +297,32 @@ exec java ${jvm} -cp '${classpath}' io.temporal.testserver.TestServer "$@"
   return script;
 }
 
+/**
+ * Path of the `st` (Schemathesis) CLI in a venv of its own under the cache, outside the
+ * checkout: made with `python3 -m venv` and `pip install schemathesis==<pinned>` the first
+ * time, reused afterwards. The venv is complete once its `st` answers with the pinned version.
+ */
+export function ensureSchemathesis(): string {
+  const dir = path.join(CACHE_DIR, `schemathesis-${SCHEMATHESIS_VERSION}`);
+  const st = path.join(dir, 'bin', 'st');
+  const version = existsSync(st) ? spawnSync(st, ['--version'], { encoding: 'utf8' }).stdout : '';
+  if (version.includes(SCHEMATHESIS_VERSION)) return st;
+  // Debian's python3 lacks `venv` (ensurepip) until python3-venv is installed.
+  if (!which('python3')) aptInstall(['python3', 'python3-venv']);
+  say(`installing Schemathesis ${SCHEMATHESIS_VERSION} into ${dir}…`);
+  if (spawnSync('python3', ['-m', 'venv', '--clear', dir], { stdio: 'ignore' }).status !== 0) {
+    aptInstall(['python3-venv']);
+    run('python3', ['-m', 'venv', '--clear', dir]);
+  }
+  run(path.join(dir, 'bin', 'pip'), [
+    'install',
+    '-q',
+    '--disable-pip-version-check',
+    `schemathesis==${SCHEMATHESIS_VERSION}`,
+  ]);
+  return st;
+}
+
 /** Options for {@link startTemporalDevServer}. */
 export interface DevServerOptions {
   port: number;
@@ -347,7 +375,7 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ch
   return child;
 }
 
-/** `node --import tsx scripts/provision.ts [services|temporal|test-server|all]` */
+/** `node --import tsx scripts/provision.ts [services|temporal|test-server|schemathesis|all]` */
 async function main(): Promise<void> {
   const what = process.argv[2] ?? 'all';
   const { loadConfig } = await import('../src/config');
@@ -358,6 +386,7 @@ async function main(): Promise<void> {
   }
   if (what === 'temporal' || what === 'all') say(`temporal CLI: ${ensureTemporalCli()}`);
   if (what === 'test-server' || what === 'all') say(`test server: ${ensureTestServer()}`);
+  if (what === 'schemathesis' || what === 'all') say(`schemathesis: ${ensureSchemathesis()}`);
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(__filename)) {

@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import pinoPretty from 'pino-pretty';
-import { loadConfig } from '../src/config';
+import { DEV_AUTH_JWT_SECRET, loadConfig } from '../src/config';
 import { searchAttributeFlags } from '../src/shared/search-attributes';
 import { CACHE_DIR, ensureMariaDb, ensureRedis, portOpen, startTemporalDevServer } from './provision';
 import type { Started } from './provision';
@@ -130,6 +130,11 @@ async function main(): Promise<void> {
   say(`API          http://localhost:${config.port}  (try /readyz, /docs)`);
   say(`Buyer page   http://localhost:${config.port}/`);
   say(`Operator     http://localhost:${config.port}/admin  (admin key: ADMIN_API_KEY)`);
+  if (config.authJwtSecret === DEV_AUTH_JWT_SECRET) {
+    say('identity     development secret; mint an identity token for a user with');
+    say('               npm run -s user-token -- <userId>');
+    say(`               curl -s localhost:${config.port}/v1/dev/identity -H 'content-type: application/json' -d '{}'`);
+  }
   say(`Temporal UI  http://localhost:${uiPort}/namespaces/${config.temporalNamespace}/workflows`);
   say('Ctrl-C stops everything.');
 }

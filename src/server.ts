@@ -5,6 +5,7 @@ import type { AppDeps } from './api/deps';
 import { TokenService } from './api/tokens';
 import { loadConfig } from './config';
 import { createDataSource } from './db/data-source';
+import { identityVerifierFor } from './identity';
 import { createLogger } from './logger';
 import { createRedis } from './redis/client';
 import { redisKeys } from './redis/keys';
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     ...createServices({ config, dataSource, redis, keys: redisKeys(config.redisKeyPrefix), temporal }),
     log,
     tokens: new TokenService(config.tokenSecret),
+    identity: identityVerifierFor(config),
     shutdownHooks: [],
   };
   const app = createApp(deps);

@@ -8,19 +8,23 @@ import swaggerUi from 'swagger-ui-express';
 import { parse as parseYaml } from 'yaml';
 import { QueueEventHub } from '../queue/events';
 import type { AppDeps } from './deps';
-import { errorHandler, notFoundHandler } from './errors';
+import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
 import { healthRouter } from './health';
 import { createMetrics } from './metrics';
 import { adminConcertsRouter } from './routes/admin-concerts';
 import { adminQueueRouter } from './routes/admin-queue';
 import { balanceRouter } from './routes/balance';
 import { concertsRouter } from './routes/concerts';
+import { devIdentityRouter, meRouter } from './routes/me';
 import { paymentsRouter } from './routes/payments';
 import { queueRouter } from './routes/queue';
 import { reservationsRouter } from './routes/reservations';
 import { webRouter } from './web';
 
 export type { AppDeps } from './deps';
+
+/** API.md: a client's X-Request-Id is echoed only when it is 1–128 visible ASCII characters. */
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 const OPENAPI_PATH = path.resolve(__dirname, '../../docs/openapi.yaml');
 
@@ -34,7 +38,7 @@ export function createApp(deps: AppDeps): Express {
   const metrics = createMetrics();
   app.use((req, res, next) => {
     const incoming = req.headers['x-request-id'];
-    const id = typeof incoming === 'string' && incoming.length > 0 && incoming.length <= 200 ? incoming : randomUUID();
+    const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
     (req as { id?: string }).id = id;
     next();
@@ -76,7 +80,12 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', paymentsRouter(deps));
   app.use('/v1/admin', adminQueueRouter(deps));
   app.use('/v1/admin', adminConcertsRouter(deps));
+  app.use('/v1/me', meRouter(deps));
+  if (!deps.config.production && deps.config.authJwtSecret) {
+    app.use('/v1/dev', devIdentityRouter(deps, deps.config.authJwtSecret));
+  }
 
+  app.use(methodNotAllowedHandler(app));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log));
   return app;

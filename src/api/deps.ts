@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { IdentityVerifier } from '../identity';
 import type { Services } from '../services';
 import type { TokenService } from './tokens';
 
@@ -6,6 +7,8 @@ import type { TokenService } from './tokens';
 export interface AppDeps extends Services {
   log: Logger;
   tokens: TokenService;
+  /** Verifies identity tokens (token request, `/v1/me`). */
+  identity: IdentityVerifier;
   /** Run, in order, when the process shuts down (e.g. closing pub/sub subscribers). */
   shutdownHooks: Array<() => Promise<void>>;
 }

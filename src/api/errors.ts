@@ -5,7 +5,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { TemporalFailure } from '@temporalio/common';
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Express, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { businessFailure } from '../shared/errors';
 import type { ErrorType } from '../shared/errors';
@@ -64,6 +64,49 @@ export function isUnavailable(err: unknown): boolean {
   )
     return true;
   return false;
+}
+
+/** The parts of Express 5's router (`router` 2.x) that {@link allowedMethods} reads. */
+interface RouterLayer {
+  match(path: string): { path: string } | false;
+  route?: { _methods(includeAll?: boolean): string[] };
+  handle: { stack?: RouterLayer[] };
+}
+
+/**
+ * The methods the registered routes answer for `path`, found by walking the routers as
+ * Express would (mounted routers see the path without their prefix).
+ */
+function allowedMethods(stack: readonly RouterLayer[], path: string, into: Set<string>): Set<string> {
+  for (const layer of stack) {
+    const match = layer.match(path);
+    if (!match) continue;
+    if (layer.route) {
+      for (const method of layer.route._methods()) into.add(method);
+    } else if (layer.handle.stack) {
+      const rest = path.slice(match.path.length);
+      allowedMethods(layer.handle.stack, rest.startsWith('/') ? rest : `/${rest}`, into);
+    }
+  }
+  return into;
+}
+
+/**
+ * After every route: a known path called with a method it does not have is `405
+ * METHOD_NOT_ALLOWED` with an `Allow` header, derived from the app's own routers so it never
+ * drifts from them. Unknown paths fall through to {@link notFoundHandler}.
+ */
+export function methodNotAllowedHandler(app: Express): RequestHandler {
+  return (req, res, next) => {
+    const router = (app as unknown as { router: { stack: RouterLayer[] } }).router;
+    const allowed = allowedMethods(router.stack, req.path, new Set());
+    if (allowed.size === 0 || allowed.has(req.method)) {
+      next();
+      return;
+    }
+    res.setHeader('Allow', [...allowed].sort().join(', '));
+    next(new HttpError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${req.path}`));
+  };
 }
 
 export const notFoundHandler: RequestHandler = (req, _res, next) => {

@@ -9,7 +9,11 @@ export const isoDate = z.string().refine((value) => {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
 }, 'must be a real date written YYYY-MM-DD');
 
-export const uuid = z.uuid({ error: 'must be a UUID' });
+/**
+ * A UUID written 8-4-4-4-12 in hex, any version or variant: what OpenAPI's `format: uuid` accepts
+ * (RFC 4122's syntax), so an id a client may legitimately hold is never refused as malformed.
+ */
+export const uuid = z.guid({ error: 'must be a UUID' });
 export const seatNo = z.number({ error: 'must be an integer from 1 to 50' }).int().min(1).max(50);
 
 /**

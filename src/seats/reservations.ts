@@ -74,3 +74,36 @@ export const seatOf = ({ reservationId, concertId, date, seatNo }: ReservationVi
 export function effectiveView(view: ReservationView, nowMs = Date.now()): ReservationView {
   return view.status === 'HELD' && Date.parse(view.heldUntil) <= nowMs ? { ...view, status: 'EXPIRED' } : view;
 }
+
+/** One page of a user's reservations, newest first; `nextCursor` is null on the last page. */
+export interface ReservationPage {
+  reservations: ReservationView[];
+  nextCursor: string | null;
+}
+
+/**
+ * The user's reservations, newest first, each with its effective status (a lapsed hold reads
+ * EXPIRED), for `GET /v1/me/reservations`. The cursor is the id of the last reservation of the
+ * previous page: "older" is (created_at, id) below that one's, served by idx_reservations_user.
+ */
+export async function listUserReservations(
+  db: Queryable,
+  userId: string,
+  { limit, before }: { limit: number; before?: string },
+): Promise<ReservationPage> {
+  const rows = await db.query<ReservationRow[]>(
+    before
+      ? `${SELECT_RESERVATION}
+       JOIN reservations c ON c.id = ? AND c.user_id = r.user_id
+      WHERE r.user_id = ? AND (r.created_at < c.created_at OR (r.created_at = c.created_at AND r.id < c.id))
+      ORDER BY r.created_at DESC, r.id DESC LIMIT ?`
+      : `${SELECT_RESERVATION} WHERE r.user_id = ? ORDER BY r.created_at DESC, r.id DESC LIMIT ?`,
+    before ? [before, userId, limit + 1] : [userId, limit + 1],
+  );
+  const kept = rows.slice(0, limit);
+  const now = Date.now();
+  return {
+    reservations: kept.map((row) => effectiveView(toView(row), now)),
+    nextCursor: rows.length > limit ? (kept[kept.length - 1]?.id ?? null) : null,
+  };
+}

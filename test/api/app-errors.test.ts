@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -42,5 +43,59 @@ describe('request handling common to every route', () => {
     const res = await request(stack.app).get('/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toMatch(/http_request_duration_seconds_count\{method="GET",route="\/healthz",status="200"\} \d+/);
+  });
+
+  describe('405 METHOD_NOT_ALLOWED', () => {
+    it.each([
+      ['PUT', '/v1/queue/tokens', 'POST'],
+      ['DELETE', '/v1/concerts', 'GET, HEAD'],
+      ['POST', `/v1/reservations/${randomUUID()}`, 'DELETE, GET, HEAD'],
+      ['GET', '/v1/reservations', 'POST'],
+      ['PUT', '/v1/admin/queue', 'GET, HEAD, PATCH'],
+      ['POST', '/v1/me', 'GET, HEAD'],
+      ['DELETE', '/healthz', 'GET, HEAD'],
+    ])('when %s %s is called, then 405 with Allow: %s', async (method, path, allow) => {
+      const res = await request(stack.app)[method.toLowerCase() as 'put'](path);
+      expect(res.status).toBe(405);
+      expect(res.headers.allow).toBe(allow);
+      expect(res.body).toEqual({ error: { code: 'METHOD_NOT_ALLOWED', message: expect.any(String) } });
+    });
+
+    it('when an unknown path is called with any method, then 404 NOT_FOUND without Allow', async () => {
+      for (const method of ['get', 'post', 'put'] as const) {
+        const res = await request(stack.app)[method]('/v1/queue/nothing');
+        expect([res.status, res.body.error?.code, res.headers.allow]).toEqual([404, 'NOT_FOUND', undefined]);
+      }
+    });
+  });
+
+  describe('X-Request-Id', () => {
+    const requestId = async (value?: string) => {
+      const req = request(stack.app).get('/healthz');
+      if (value !== undefined) void req.set('X-Request-Id', value);
+      return (await req).headers['x-request-id'] as string;
+    };
+    const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+    it('when the client sends 1 to 128 visible ASCII characters, then they are echoed', async () => {
+      expect(await requestId('a')).toBe('a');
+      const edge = '!~'.repeat(64);
+      expect(await requestId(edge)).toBe(edge);
+    });
+
+    it.each([
+      ['none', undefined],
+      ['129 characters', 'x'.repeat(129)],
+      ['a space', 'abc def'],
+      ['a tab', 'abc\tdef'],
+      ['an empty value', ''],
+    ])('when the client sends %s, then a fresh UUID is used', async (_what, value) => {
+      const id = await requestId(value);
+      expect(id).toMatch(uuidPattern);
+    });
+
+    it('when two requests send no id, then each gets its own', async () => {
+      expect(await requestId()).not.toBe(await requestId());
+    });
   });
 });

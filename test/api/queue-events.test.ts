@@ -14,6 +14,7 @@ import { QueueEventHub } from '../../src/queue';
 import type { QueueTokenView } from '../../src/queue';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
+import { identityFor } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
 
 interface SseEvent {
@@ -90,8 +91,15 @@ describe('queue events (SSE)', () => {
     return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   };
   const admin = () => ({ 'X-Admin-Key': stack.deps.config.adminApiKey });
-  const enter = async () =>
-    (await request(stack.app).post('/v1/queue/tokens').send({ userId: randomUUID() })).body as QueueTokenView;
+  const enter = async () => {
+    const userId = randomUUID();
+    return (
+      await request(stack.app)
+        .post('/v1/queue/tokens')
+        .set(await identityFor(userId))
+        .send({ userId })
+    ).body as QueueTokenView;
+  };
 
   beforeAll(async () => {
     stack = await startInProcessStack(testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000 }));

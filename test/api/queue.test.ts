@@ -14,7 +14,7 @@ import { admissionTick } from '../../src/queue/admission';
 import { entryStateQuery, queueEntryWorkflowId, SA } from '../../src/shared';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
-import { tokenFor } from '../helpers/auth';
+import { identityFor, tokenFor } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
 import { deleteKeys } from '../helpers/redis';
 import { validateResponse } from '../helpers/openapi';
@@ -35,7 +35,10 @@ describe('queue API', () => {
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
 
   beforeAll(async () => {
-    stack = await startInProcessStack(testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000 }));
+    // The rate limit has its own tests (identity.test.ts); here one user may ask 20 times.
+    stack = await startInProcessStack(
+      testConfig({ queueMaxActive: 1000, queueAdmitPerSecond: 100_000, tokenRatePerMinute: 1000 }),
+    );
     activities = createQueueActivities(stack.deps);
   });
   /** One admission tick, a second after the previous one (so the rate allows everyone in). */
@@ -48,7 +51,12 @@ describe('queue API', () => {
   });
 
   const enter = async (userId: string = randomUUID()) =>
-    validateResponse(await request(stack.app).post('/v1/queue/tokens').send({ userId }));
+    validateResponse(
+      await request(stack.app)
+        .post('/v1/queue/tokens')
+        .set(await identityFor(userId))
+        .send({ userId }),
+    );
   const current = async (token: string) =>
     validateResponse(await request(stack.app).get('/v1/queue/tokens/current').set(bearer(token)));
   const entryWorkflow = (userId: string) => stack.temporal.workflow.getHandle(queueEntryWorkflowId(userId));
@@ -153,18 +161,30 @@ describe('queue API', () => {
       expect((await current(token)).status).toBe(401);
     });
 
-    it('when the body is missing, not JSON or has no valid userId, then 400 VALIDATION_FAILED names the field', async () => {
-      const missing = validateResponse(await request(stack.app).post('/v1/queue/tokens'));
-      expect(missing.status).toBe(400);
-      expect(missing.body.error).toMatchObject({
-        code: 'VALIDATION_FAILED',
-        message: expect.stringMatching(/^userId/),
-      });
-      const bad = validateResponse(await request(stack.app).post('/v1/queue/tokens').send({ userId: 'nope' }));
+    it("when the body is missing, then the user is the identity token's and gets 201", async () => {
+      const userId = randomUUID();
+      const res = validateResponse(
+        await request(stack.app)
+          .post('/v1/queue/tokens')
+          .set(await identityFor(userId)),
+      );
+      expect(res.status).toBe(201);
+      expect(res.body.userId).toBe(userId);
+    });
+
+    it('when the body is not JSON or has no valid userId, then 400 VALIDATION_FAILED names the field', async () => {
+      const identity = await identityFor(randomUUID());
+      const bad = validateResponse(
+        await request(stack.app).post('/v1/queue/tokens').set(identity).send({ userId: 'nope' }),
+      );
       expect(bad.status).toBe(400);
       expect(bad.body.error.message).toMatch(/^userId/);
       const malformed = validateResponse(
-        await request(stack.app).post('/v1/queue/tokens').set('Content-Type', 'application/json').send('{"userId":'),
+        await request(stack.app)
+          .post('/v1/queue/tokens')
+          .set(identity)
+          .set('Content-Type', 'application/json')
+          .send('{"userId":'),
       );
       expect(malformed.status).toBe(400);
       expect(malformed.body.error.code).toBe('VALIDATION_FAILED');
@@ -178,7 +198,12 @@ describe('queue API', () => {
       });
       const app = createApp({ ...stack.deps, temporal: unreachable, shutdownHooks: [] });
       const userId = randomUUID();
-      const res = validateResponse(await request(app).post('/v1/queue/tokens').send({ userId }));
+      const res = validateResponse(
+        await request(app)
+          .post('/v1/queue/tokens')
+          .set(await identityFor(userId))
+          .send({ userId }),
+      );
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ userId, status: 'WAITING' });
       expect(await stack.redis.zscore(stack.deps.keys.waiting, userId)).not.toBeNull();

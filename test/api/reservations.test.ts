@@ -6,7 +6,7 @@ import { queueEntryWorkflowId, reservationWorkflowId } from '../../src/shared/id
 import type { QueueEntryState } from '../../src/shared/types';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
-import { tokenFor, type TestUser } from '../helpers/auth';
+import { identityFor, tokenFor, type TestUser } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
 import { validateResponse } from '../helpers/openapi';
 
@@ -342,7 +342,10 @@ describe('a hold extends the active window (API, in-process worker)', () => {
       .send({ title: 'Extension', dates: [DATE], price: 1_000 });
     expect(created.status).toBe(201);
     const userId = randomUUID();
-    const entered = await request(stack.app).post('/v1/queue/tokens').send({ userId });
+    const entered = await request(stack.app)
+      .post('/v1/queue/tokens')
+      .set(await identityFor(userId))
+      .send({ userId });
     expect(entered.status).toBe(201);
     const auth = { Authorization: `Bearer ${entered.body.token as string}` };
     const current = async () =>

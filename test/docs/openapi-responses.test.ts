@@ -64,10 +64,19 @@ describe('real responses against docs/openapi.yaml', () => {
     );
     const concertId = (concert.body as { concertId: string }).concertId;
 
+    // Identity (v1.1): the development route signs one for a user.
+    const identityOf = async (userId: string): Promise<{ Authorization: string }> => {
+      const res = check(await request(app).post('/v1/dev/identity').send({ userId }), 200);
+      return { Authorization: `Bearer ${(res.body as { identityToken: string }).identityToken}` };
+    };
+
     // The queue: a new entry (201), the same entry again (200), and its current state.
     const queuedUser = randomUUID();
-    const entered = check(await request(app).post('/v1/queue/tokens').send({ userId: queuedUser }), 201);
-    check(await request(app).post('/v1/queue/tokens').send({ userId: queuedUser }), 200);
+    const queuedIdentity = await identityOf(queuedUser);
+    check(await request(app).post('/v1/queue/tokens').send({}), 401);
+    const entered = check(await request(app).post('/v1/queue/tokens').set(queuedIdentity).send({}), 201);
+    check(await request(app).post('/v1/queue/tokens').set(queuedIdentity).send({ userId: queuedUser }), 200);
+    check(await request(app).post('/v1/queue/tokens').set(queuedIdentity).send({ userId: randomUUID() }), 403);
     const queued = { Authorization: `Bearer ${(entered.body as { token: string }).token}` };
     check(await request(app).get('/v1/queue/tokens/current').set(queued), 200);
     check(await request(app).get(`/v1/admin/queue/users/${queuedUser}`).set(admin), 200);
@@ -123,6 +132,18 @@ describe('real responses against docs/openapi.yaml', () => {
     );
     expect(rest.body).toEqual({ entries: [expect.objectContaining({ type: 'CHARGE' })], nextCursor: null });
     check(await request(app).get(`/v1/users/${randomUUID()}/payments`).set(again.auth), 403);
+
+    // What the user can always see with the identity alone (v1.1), also with the token spent.
+    const buyerIdentity = await identityOf(buyer.userId);
+    check(await request(app).get('/v1/me').set(buyerIdentity), 200);
+    check(await request(app).get('/v1/me').set(buyer.auth), 401);
+    const tickets = check(await request(app).get('/v1/me/reservations?limit=1').set(buyerIdentity), 200);
+    expect(typeof (tickets.body as { nextCursor: unknown }).nextCursor).toBe('string');
+    const paid = check(await request(app).get('/v1/me/payments').set(buyerIdentity), 200);
+    expect(paid.body).toEqual({
+      payments: [expect.objectContaining({ reservationIds: [reservationId] })],
+      nextCursor: null,
+    });
 
     const all = spec.operations().map((op) => `${op.method} ${op.path}`);
     expect(all.filter((op) => !succeeded.has(op))).toEqual([]);

@@ -2,7 +2,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ErrorType } from '../../src/shared/errors';
 import type { CheckedResponse } from '../helpers/openapi';
-import { expectMatchesSpec, loadSpec, OPENAPI_FILE, OpenApiSpec, pointer, validateResponse } from '../helpers/openapi';
+import {
+  expectMatchesSpec,
+  loadSpec,
+  OPENAPI_FILE,
+  OpenApiSpec,
+  parseEventStream,
+  pointer,
+  validateResponse,
+} from '../helpers/openapi';
 
 /** One documented example and the schema it illustrates. */
 interface ExampleCase {
@@ -38,7 +46,15 @@ function allExamples(spec: OpenApiSpec): ExampleCase[] {
     if (!isObject(holder.value.content)) return;
     for (const mediaType of Object.keys(holder.value.content)) {
       const mediaPtr = pointer(`${holder.pointer}/content`, mediaType);
-      cases.push(...examplesOf(spec, mediaPtr, `${mediaPtr}/schema`));
+      const examples = examplesOf(spec, mediaPtr, `${mediaPtr}/schema`);
+      // An event stream's example is the whole stream; its schema describes each event.
+      cases.push(
+        ...(mediaType === 'text/event-stream'
+          ? examples.flatMap((c) =>
+              parseEventStream(String(c.value)).map((event, i) => ({ ...c, where: `${c.where}#${i}`, value: event })),
+            )
+          : examples),
+      );
     }
   };
   for (const op of spec.operations()) {
@@ -215,6 +231,7 @@ describe('docs/openapi.yaml schemas and examples', () => {
         expect(dataLine).toMatch(/^data: /);
         const data: unknown = JSON.parse(dataLine!.slice('data: '.length));
         expect(spec.errorsAt('/components/schemas/QueueToken', data)).toEqual([]);
+        expect(spec.errorsAt(`${media}/schema`, parseEventStream(block)[0])).toEqual([]);
       }
     }
   });
@@ -277,6 +294,28 @@ describe('expectMatchesSpec and validateResponse (test/helpers/openapi.ts)', () 
       request: { method: 'GET', url: 'http://127.0.0.1:41234/metrics' },
     });
     expect(validateResponse(metrics)).toBe(metrics);
+  });
+
+  it('when an event stream is validated, then each event is checked against the schema of one event', () => {
+    const url = 'http://127.0.0.1:41234/v1/queue/tokens/current/events';
+    const token = {
+      token: 't',
+      userId: reservation.userId,
+      status: 'COMPLETED',
+      position: 0,
+      estimatedWaitSeconds: 0,
+      activeUntil: null,
+    };
+    const stream = (events: string): CheckedResponse =>
+      fakeResponse({ body: {}, text: events, type: 'text/event-stream', request: { method: 'GET', url } });
+    const good = `: hello\n\nevent: status\ndata: ${JSON.stringify(token)}\n\n`;
+    expect(() => validateResponse(stream(good))).not.toThrow();
+    expect(() => validateResponse(stream(`event: state\ndata: ${JSON.stringify(token)}\n\n`))).toThrow(
+      /event 0: \/event must be equal to constant/,
+    );
+    expect(parseEventStream('event: status\ndata: a\ndata: b\nid: 7\n\n: ping\n\n')).toEqual([
+      { event: 'status', data: 'a\nb', id: '7' },
+    ]);
   });
 
   it('when a supertest response lacks a required header or has an undocumented media type, then validateResponse fails', () => {

@@ -8,6 +8,8 @@ import { createApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/deps';
 import { TokenService } from '../../src/api/tokens';
 import type { Config } from '../../src/config';
+import { identityVerifierFor } from '../../src/identity';
+import type { IdentityVerifier } from '../../src/identity';
 import { createRedis } from '../../src/redis/client';
 import type { RedisClient } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
@@ -38,7 +40,10 @@ export const workflowsOption = () =>
  * database and a fresh Redis prefix: for supertest API tests. The worker polls the entry and
  * reservation task queues as src/worker.ts does (admission ticks are driven by the tests).
  */
-export async function startInProcessStack(config: Config, { worker: withWorker = true } = {}): Promise<InProcessStack> {
+export async function startInProcessStack(
+  config: Config,
+  { worker: withWorker = true, identity }: { worker?: boolean; identity?: IdentityVerifier } = {},
+): Promise<InProcessStack> {
   const db = await createTestDatabase(config.databaseUrl);
   const cfg = { ...config, databaseUrl: db.url };
   const redis = createRedis(cfg, 'test-api');
@@ -55,6 +60,7 @@ export async function startInProcessStack(config: Config, { worker: withWorker =
     ...services,
     log: pino({ level: cfg.logLevel }),
     tokens: new TokenService(cfg.tokenSecret),
+    identity: identity ?? identityVerifierFor(cfg),
     shutdownHooks: [],
   };
   const app = createApp(deps);

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '../../src/redis/client';
 import type { DataSource } from 'typeorm';
 import { TokenService } from '../../src/api/tokens';
-import type { RedisClient } from '../../src/redis/client';
+import { loadConfig } from '../../src/config';
+import type { Config } from '../../src/config';
+import { signDevIdentity } from '../../src/identity';
 import type { RedisKeys } from '../../src/redis/keys';
 import type { QueueStatus } from '../../src/shared/types';
 
@@ -46,4 +49,18 @@ export async function tokenFor(
   });
   if (status === 'ACTIVE') await deps.redis.zadd(deps.keys.active, Date.now() + activeForMs, userId);
   return { userId, tokenId, token, auth: { Authorization: `Bearer ${token}` } };
+}
+
+/**
+ * `{ Authorization: 'Bearer <identity token>' }` for `userId`, as the login service would
+ * issue it, for `POST /v1/queue/tokens` and `/v1/me`. Signed with the config's HS256 secret
+ * (the development default unless the test configures another).
+ */
+export async function identityFor(
+  userId: string,
+  config: Pick<Config, 'authJwtSecret' | 'authIssuer' | 'authAudience'> = loadConfig(),
+): Promise<{ Authorization: string }> {
+  if (!config.authJwtSecret) throw new Error('identityFor needs a config with AUTH_JWT_SECRET');
+  const token = await signDevIdentity({ ...config, authJwtSecret: config.authJwtSecret }, userId);
+  return { Authorization: `Bearer ${token}` };
 }

@@ -20,6 +20,7 @@ import { searchAttributeFlags } from '../../src/shared/search-attributes';
 export default async function globalSetup(): Promise<void> {
   const config = loadConfig();
   await ensureMariaDb(config.databaseUrl);
+  await setServerTimeZone(config.databaseUrl, process.env.TEST_DB_TIME_ZONE ?? '+09:00');
   await ensureRedis(config.redisUrl);
   process.env.TEST_SERVER_PATH = ensureTestServer();
   if (!process.env.WORKFLOW_BUNDLE_PATH) {
@@ -44,5 +45,20 @@ export default async function globalSetup(): Promise<void> {
     const child = await startTemporalDevServer({ port, searchAttributes: searchAttributeFlags });
     (globalThis as { __temporalDevServer?: typeof child }).__temporalDevServer = child;
     process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
+  }
+}
+
+/**
+ * The suite runs against a server whose own clock zone is not UTC (a server in Seoul, +09:00,
+ * by default; TEST_DB_TIME_ZONE=+00:00 for a UTC one): every time the service stores, compares
+ * or returns must be UTC whatever the server's zone, so the tests prove it on such a server.
+ */
+async function setServerTimeZone(databaseUrl: string, zone: string): Promise<void> {
+  const mysql = await import('mysql2/promise');
+  const connection = await mysql.createConnection({ uri: databaseUrl });
+  try {
+    await connection.query('SET GLOBAL time_zone = ?', [zone]);
+  } finally {
+    await connection.end();
   }
 }

@@ -250,8 +250,48 @@ export class OpenApiSpec {
       ];
     }
     const schemaPointer = response.schemas[mediaType];
-    return schemaPointer === undefined ? [] : this.errorsAt(schemaPointer, body);
+    if (schemaPointer === undefined) return [];
+    if (mediaType === 'text/event-stream') {
+      // Before OpenAPI 3.2, the schema of a sequential media type describes one item: each event.
+      const events = parseEventStream(typeof body === 'string' ? body : '');
+      if (events.length === 0) return [`the event stream of ${operation.method} ${operation.path} has no event`];
+      return events.flatMap((event, i) => this.errorsAt(schemaPointer, event).map((e) => `event ${i}: ${e}`));
+    }
+    return this.errorsAt(schemaPointer, body);
   }
+}
+
+/** One Server-Sent Event as a client reads it: `event` (default `message`), joined `data`, and `id`/`retry` when sent. */
+export interface ServerSentEvent {
+  event: string;
+  data: string;
+  id?: string;
+  retry?: number;
+}
+
+/**
+ * The events of a `text/event-stream` body, read as the SSE rules say: blocks end at a blank
+ * line, `:` lines are comments (heartbeats), `data` lines join with a newline, a block without
+ * data dispatches nothing.
+ */
+export function parseEventStream(text: string): ServerSentEvent[] {
+  const events: ServerSentEvent[] = [];
+  for (const block of text.replace(/\r\n?/g, '\n').split(/\n\n/)) {
+    const fields: Partial<ServerSentEvent> = {};
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      if (line === '' || line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'data') data.push(value);
+      else if (field === 'event') fields.event = value;
+      else if (field === 'id') fields.id = value;
+      else if (field === 'retry' && /^\d+$/.test(value)) fields.retry = Number(value);
+    }
+    if (data.length > 0) events.push({ ...fields, event: fields.event ?? 'message', data: data.join('\n') });
+  }
+  return events;
 }
 
 /** `/v1/users/{userId}/balance` → a RegExp matching concrete paths of that template. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../../src/config';
 import type { QueueTokenView } from '../../src/queue';
+import { identityFor } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase, type TestDatabase } from '../helpers/db';
 import { createTestRedis, type TestRedis } from '../helpers/redis';
@@ -56,7 +57,7 @@ describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker pr
   async function enqueue(userId: string, i: number): Promise<QueueTokenView> {
     const res = await fetch(`${api(i)}/v1/queue/tokens`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...(await identityFor(userId, config)) },
       body: JSON.stringify({ userId }),
     });
     expect(res.status).toBe(201);

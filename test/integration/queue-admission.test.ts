@@ -10,6 +10,7 @@ import { redisKeys } from '../../src/redis/keys';
 import type { RedisKeys } from '../../src/redis/keys';
 import { queueEntryWorkflowId } from '../../src/shared';
 import type { QueueEntryState } from '../../src/shared';
+import { identityFor } from '../helpers/auth';
 import { testConfig } from '../helpers/config';
 import { createTestDatabase } from '../helpers/db';
 import { deleteKeys } from '../helpers/redis';
@@ -101,6 +102,8 @@ describe('waiting queue across processes', () => {
     })();
 
     const users = Array.from({ length: USERS }, () => randomUUID());
+    // Identity tokens are minted before the clock starts: the login service's work, not ours.
+    const identities = await Promise.all(users.map((userId) => identityFor(userId, config)));
     const latencies: number[] = [];
     const started = performance.now();
     const responses = await Promise.all(
@@ -108,7 +111,7 @@ describe('waiting queue across processes', () => {
         const t0 = performance.now();
         const res = await fetch(`${stack.urls[i % 2]}/v1/queue/tokens`, {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', ...identities[i] },
           body: JSON.stringify({ userId }),
         });
         const body = (await res.json()) as QueueTokenView;
@@ -202,10 +205,11 @@ describe('waiting queue across processes', () => {
     );
 
     const enter = async (url: string) => {
+      const userId = randomUUID();
       const res = await fetch(`${url}/v1/queue/tokens`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ userId: randomUUID() }),
+        headers: { 'Content-Type': 'application/json', ...(await identityFor(userId, config)) },
+        body: JSON.stringify({ userId }),
       });
       expect(res.status).toBe(201);
       return (await res.json()) as QueueTokenView;

@@ -10,7 +10,11 @@ const price = z.number({ error: 'must be a positive integer (won)' }).int().min(
 
 const createConcertBody = z
   .strictObject({
-    title: z.string().min(1).max(200),
+    // Counted in characters (code points), as JSON Schema's maxLength and the VARCHAR(200) column count them.
+    title: z.string().refine((title) => {
+      const length = [...title].length;
+      return length >= 1 && length <= 200;
+    }, 'must be 1 to 200 characters'),
     dates: z
       .array(isoDate)
       .min(1)

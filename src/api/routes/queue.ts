@@ -1,12 +1,9 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import type { QueueEventHub } from '../../queue/events';
 import type { AppDeps } from '../deps';
 import { unauthorized } from '../errors';
 import { authenticate } from '../gate';
-import { parse, uuid } from '../validation';
-
-const createTokenBody = z.object({ userId: uuid });
+import { requireIdentity, tokenRateLimit, tokenRequestUser } from '../identity-gate';
 
 /**
  * `/v1/queue`: enter the line, read the entry's state, follow it as Server-Sent Events.
@@ -16,8 +13,8 @@ const createTokenBody = z.object({ userId: uuid });
 export function queueRouter(deps: AppDeps, hub: QueueEventHub): Router {
   const router = Router();
 
-  router.post('/tokens', async (req, res) => {
-    const { userId } = parse(createTokenBody, req.body ?? {});
+  router.post('/tokens', requireIdentity(deps.identity), tokenRateLimit(deps), async (req, res) => {
+    const userId = tokenRequestUser(req, res);
     const { created, view } = await deps.queue.enter(userId, deps.tokens);
     res.status(created ? 201 : 200).json(view);
   });

@@ -1,0 +1,38 @@
+import { SignJWT } from 'jose';
+import type { Config } from '../config';
+import { IdentityVerifier, importHmacKey } from './verifier';
+
+type AuthConfig = Pick<Config, 'authJwtSecret' | 'authJwksUrl' | 'authIssuer' | 'authAudience'>;
+
+/** The process's verifier for the configured keys (built once, by the composition root). */
+export function identityVerifierFor(config: AuthConfig, extra: { jwksCooldownMs?: number } = {}): IdentityVerifier {
+  return new IdentityVerifier({
+    secret: config.authJwtSecret,
+    jwksUrl: config.authJwksUrl,
+    issuer: config.authIssuer,
+    audience: config.authAudience,
+    ...extra,
+  });
+}
+
+/** How long a development identity token lasts. */
+export const DEV_IDENTITY_LIFETIME_SECONDS = 24 * 3600;
+
+/**
+ * Mints an HS256 identity token for `userId`, as a login service would (with the configured
+ * issuer and audience, so it passes verification): for development, the tests and the README.
+ */
+export async function signDevIdentity(
+  config: Pick<Config, 'authIssuer' | 'authAudience'> & { authJwtSecret: string },
+  userId: string,
+  lifetimeSeconds = DEV_IDENTITY_LIFETIME_SECONDS,
+): Promise<string> {
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + lifetimeSeconds);
+  if (config.authIssuer) jwt.setIssuer(config.authIssuer);
+  if (config.authAudience) jwt.setAudience(config.authAudience);
+  return jwt.sign(await importHmacKey(config.authJwtSecret, 'sign'));
+}
