@@ -5,7 +5,17 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'coverage/', 'bench/results/', 'eslint.config.mjs', 'jest.config.js'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'web/dist/',
+      'coverage/',
+      'bench/results/',
+      'eslint.config.mjs',
+      'jest.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -37,7 +47,15 @@ export default tseslint.config(
         {
           zones: [
             {
-              target: ['./src/queue', './src/seats', './src/money', './src/db', './src/redis', './src/shared', './src/activities'],
+              target: [
+                './src/queue',
+                './src/seats',
+                './src/money',
+                './src/db',
+                './src/redis',
+                './src/shared',
+                './src/activities',
+              ],
               from: './src/api',
               message: 'The domain never imports the HTTP layer.',
             },

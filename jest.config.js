@@ -23,6 +23,8 @@ module.exports = {
     tier('docs'),
     tier('contract'),
     tier('cluster'),
+    // A real Chromium against api and worker processes; its setup builds web/dist and provisions Chromium.
+    tier('e2e', { globalSetup: '<rootDir>/test/e2e/global-setup.ts' }),
   ],
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',

@@ -92,6 +92,8 @@ async function main(): Promise<void> {
   await runOnce('src/seed.ts');
 
   const worker = service('worker', process.execPath, ['--import', 'tsx', 'src/worker.ts']);
+  // The operator page links into this Web UI (src/api/web.ts).
+  process.env.TEMPORAL_UI_URL ??= `http://localhost:${uiPort}`;
   const api = service('api', process.execPath, ['--import', 'tsx', 'src/server.ts']);
 
   let stopping = false;
@@ -126,6 +128,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
 
   say(`API          http://localhost:${config.port}  (try /readyz, /docs)`);
+  say(`Buyer page   http://localhost:${config.port}/`);
+  say(`Operator     http://localhost:${config.port}/admin  (admin key: ADMIN_API_KEY)`);
   if (config.authJwtSecret === DEV_AUTH_JWT_SECRET) {
     say('identity     development secret; mint an identity token for a user with');
     say('               npm run -s user-token -- <userId>');

@@ -19,6 +19,7 @@ import { devIdentityRouter, meRouter } from './routes/me';
 import { paymentsRouter } from './routes/payments';
 import { queueRouter } from './routes/queue';
 import { reservationsRouter } from './routes/reservations';
+import { webRouter } from './web';
 
 export type { AppDeps } from './deps';
 
@@ -71,6 +72,7 @@ export function createApp(deps: AppDeps): Express {
     app.use('/docs', swaggerUi.serve, swaggerUi.setup(parseYaml(spec) as swaggerUi.JsonObject));
   }
 
+  app.use(webRouter(deps));
   app.use('/v1/queue', queueRouter(deps, new QueueEventHub(deps)));
   app.use('/v1/concerts', concertsRouter(deps));
   app.use('/v1/reservations', reservationsRouter(deps));
