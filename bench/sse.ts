@@ -18,10 +18,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Agent, request } from 'undici';
 import { freePort, startTemporalDevServer } from '../scripts/provision';
 import { searchAttributeFlags } from '../src/shared/search-attributes';
-import { testConfig } from '../test/helpers/config';
-import { createTestDatabase } from '../test/helpers/db';
-import { createTestRedis } from '../test/helpers/redis';
-import { ensureWorkflowBundle } from './lib/env';
+import { testConfig } from '../scripts/lib/config';
+import { createTestDatabase } from '../scripts/lib/db';
+import { createTestRedis } from '../scripts/lib/redis';
+import { ensureWorkflowBundle } from '../scripts/lib/dev-server';
 
 const arg = (name: string, fallback: number): number => {
   const found = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const cleanups: Array<() => Promise<unknown>> = [];
   try {
     process.env.TEST_LOG_DIR ??= '/tmp/concert-sse-bench-logs';
-    const { startStack } = await import('../test/helpers/stack');
+    const { startStack } = await import('../scripts/lib/stack');
     const work = mkdtempSync(path.join(os.tmpdir(), 'concert-sse-'));
     cleanups.push(async () => rmSync(work, { recursive: true, force: true }));
     await ensureWorkflowBundle(work);

@@ -138,12 +138,16 @@ export async function ensureRedis(url: string): Promise<Started> {
     '127.0.0.1',
     '--port',
     String(port),
+    // The waiting line lives only in Redis: the append-only file keeps every place across a
+    // restart (fsync once a second).
     '--save',
     '',
     '--appendonly',
-    'no',
+    'yes',
+    '--appendfsync',
+    'everysec',
     '--dir',
-    '/tmp',
+    redisDir(port),
     '--pidfile',
     redisPidFile(port),
     '--logfile',
@@ -154,6 +158,11 @@ export async function ensureRedis(url: string): Promise<Started> {
 }
 
 const redisPidFile = (port: number): string => `/tmp/concert-redis-${port}.pid`;
+const redisDir = (port: number): string => {
+  const dir = path.join(CACHE_DIR, `redis-${port}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+};
 const MARIADB_PID_FILE = '/run/mysqld/concert-mariadbd.pid';
 
 /**

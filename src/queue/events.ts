@@ -190,7 +190,12 @@ export class QueueEventHub {
         estimatedWaitSeconds: 0,
         activeUntil: client.last?.activeUntil ?? null,
       };
-      const changed = !client.last || client.last.status !== view.status || client.last.position !== view.position;
+      // A pause or resume changes no place in line, but it does change what the user is told.
+      const changed =
+        !client.last ||
+        client.last.status !== view.status ||
+        client.last.position !== view.position ||
+        (client.last.estimatedWaitSeconds === null) !== (view.estimatedWaitSeconds === null);
       if (force || changed) this.send(client, view);
       if (TERMINAL.has(view.status)) this.detach(client);
     });
