@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Request, RequestHandler, Response } from 'express';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
@@ -15,7 +16,7 @@ const unauthenticated = (message: string): HttpError => new HttpError(401, 'UNAU
  * Express middleware: `Authorization: Bearer <identity token>` must be a valid identity
  * (`401 UNAUTHENTICATED` otherwise); puts it on `res.locals.identity`.
  */
-export function requireIdentity(identity: IdentityVerifier): RequestHandler {
+export function requireIdentity(identity: IdentityVerifier, log: Logger): RequestHandler {
   return async (req, res, next) => {
     const match = req.headers.authorization ? /^Bearer ([^\s]+)$/.exec(req.headers.authorization) : null;
     if (!match?.[1]) throw unauthenticated('An identity token is required (Authorization: Bearer <identity token>)');
@@ -23,7 +24,7 @@ export function requireIdentity(identity: IdentityVerifier): RequestHandler {
       res.locals.identity = await identity.verify(match[1]);
     } catch (err) {
       if (err instanceof IdentityKeysUnavailableError) {
-        req.log.warn({ err }, 'identity keys unavailable');
+        log.warn({ err, reqId: req.id }, 'identity keys unavailable');
         throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'The identity keys cannot be fetched; retry shortly');
       }
       throw unauthenticated('The identity token is invalid or expired');

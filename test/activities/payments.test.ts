@@ -170,9 +170,21 @@ describe('checkout activity on MariaDB', () => {
     const first = await pay(keyed(withKey.reservationId, userId, 'retry-key'));
     expect(await pay(keyed(withKey.reservationId, userId, 'retry-key'))).toEqual(first);
 
+    // Without a key, the workflow's payment id tells a retry of the committed attempt from a new payment.
     const withoutKey = await hold(userId, concertId, 21);
-    const second = await pay({ reservationId: withoutKey.reservationId, userId });
-    expect(await pay({ reservationId: withoutKey.reservationId, userId })).toEqual(second);
+    const attempt = {
+      userId,
+      tokenId: randomUUID(),
+      reservationIds: [withoutKey.reservationId],
+      arrivedAt: Date.now(),
+      paymentId: randomUUID(),
+    };
+    const second = (await checkout(attempt)).payment;
+    expect(second.paymentId).toBe(attempt.paymentId);
+    expect((await checkout(attempt)).payment).toEqual(second);
+    await expect(checkout({ ...attempt, paymentId: randomUUID() })).rejects.toMatchObject({
+      type: ErrorType.RESERVATION_NOT_HELD,
+    });
 
     const state = await moneyOf(db.dataSource, userId);
     expect(state.payments).toHaveLength(2);

@@ -21,7 +21,7 @@ const reservationPageQuery = pageQuery.extend({
 export function meRouter(deps: AppDeps): Router {
   const router = Router();
   // Per route, not router.use: another method on these paths must reach the 405 handler.
-  const identified = requireIdentity(deps.identity);
+  const identified = requireIdentity(deps.identity, deps.log);
 
   router.get('/', identified, async (_req, res) => {
     const { userId } = identityOf(res);

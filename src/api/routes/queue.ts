@@ -13,7 +13,7 @@ import { requireIdentity, tokenRateLimit, tokenRequestUser } from '../identity-g
 export function queueRouter(deps: AppDeps, hub: QueueEventHub): Router {
   const router = Router();
 
-  router.post('/tokens', requireIdentity(deps.identity), tokenRateLimit(deps), async (req, res) => {
+  router.post('/tokens', requireIdentity(deps.identity, deps.log), tokenRateLimit(deps), async (req, res) => {
     const userId = tokenRequestUser(req, res);
     const { created, view } = await deps.queue.enter(userId, deps.tokens);
     res.status(created ? 201 : 200).json(view);
