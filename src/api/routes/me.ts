@@ -49,7 +49,7 @@ export function meRouter(deps: AppDeps): Router {
   return router;
 }
 
-const devIdentityBody = z.object({ userId: uuid.optional() });
+const devIdentityBody = z.strictObject({ userId: uuid.optional() });
 
 /**
  * `POST /v1/dev/identity` (development only; not mounted under NODE_ENV=production): an
