@@ -94,6 +94,7 @@ export async function moneyTotals(ds: DataSource) {
             (SELECT COALESCE(SUM(amount), 0) FROM payments) AS paid,
             (SELECT COALESCE(SUM(balance), 0) FROM users) AS balances,
             (SELECT COUNT(*) FROM payments) AS payments,
+            (SELECT COUNT(*) FROM payment_reservations) AS paidReservations,
             (SELECT COUNT(*) FROM seats WHERE status = 'SOLD') AS sold`,
   );
   return {
@@ -102,6 +103,7 @@ export async function moneyTotals(ds: DataSource) {
     paid: Number(row.paid),
     balances: Number(row.balances),
     payments: Number(row.payments),
+    paidReservations: Number(row.paidReservations),
     sold: Number(row.sold),
   };
 }
