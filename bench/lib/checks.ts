@@ -51,7 +51,7 @@ export async function seatChecks(
   );
   const payments = await count(
     ds,
-    `SELECT COUNT(*) AS n FROM payments pay JOIN reservations r ON r.id = pay.reservation_id
+    `SELECT COUNT(*) AS n FROM payment_reservations pay JOIN reservations r ON r.id = pay.reservation_id
       JOIN seats s ON s.id = r.seat_id JOIN performances p ON p.id = s.performance_id WHERE ${where}`,
     params,
   );
@@ -59,7 +59,7 @@ export async function seatChecks(
     ds,
     `SELECT COUNT(*) AS n FROM seats s JOIN performances p ON p.id = s.performance_id
       WHERE ${where} AND s.status = 'SOLD' AND NOT EXISTS (
-        SELECT 1 FROM reservations r JOIN payments pay ON pay.reservation_id = r.id
+        SELECT 1 FROM reservations r JOIN payment_reservations pay ON pay.reservation_id = r.id
          WHERE r.seat_id = s.id AND r.status = 'CONFIRMED'
            AND (s.holder_user_id IS NULL OR s.holder_user_id = r.user_id))`,
     params,
@@ -128,8 +128,9 @@ export async function paymentsPresent(ds: DataSource, paymentIds: readonly strin
     return { name: 'no acknowledged payment lost', ok: true, detail: 'no payments acknowledged' };
   const found = await count(
     ds,
-    `SELECT COUNT(*) AS n FROM payments pay JOIN reservations r ON r.id = pay.reservation_id JOIN seats s ON s.id = r.seat_id
-      WHERE pay.id IN (${paymentIds.map(() => '?').join(',')}) AND r.status = 'CONFIRMED' AND s.status = 'SOLD'`,
+    `SELECT COUNT(DISTINCT pay.payment_id) AS n FROM payment_reservations pay JOIN reservations r ON r.id = pay.reservation_id
+      JOIN seats s ON s.id = r.seat_id
+      WHERE pay.payment_id IN (${paymentIds.map(() => '?').join(',')}) AND r.status = 'CONFIRMED' AND s.status = 'SOLD'`,
     [...paymentIds],
   );
   return {

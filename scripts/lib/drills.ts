@@ -309,7 +309,7 @@ async function payOutcomesConsistent(
   const details: string[] = [];
   for (const p of paid) {
     const rows = await ds.query<Array<{ status: string; payments: string }>>(
-      `SELECT r.status, (SELECT COUNT(*) FROM payments pay WHERE pay.reservation_id = r.id) AS payments
+      `SELECT r.status, (SELECT COUNT(*) FROM payment_reservations pay WHERE pay.reservation_id = r.id) AS payments
          FROM reservations r WHERE r.id = ?`,
       [p.win.reservation.reservationId],
     );
