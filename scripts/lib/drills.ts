@@ -613,6 +613,12 @@ export async function redisRestartDrill(
     const reentered = await pool(waiting, 16, async (w, i) => api.issueToken(w.userId, i));
     const reentryAnswers = tally(reentered.map((r) => r.status));
     const newTokens = reentered.map((r) => r.body.token);
+    // The pause lives in MySQL, so it held through the loss: the re-entered users wait until the
+    // operator resumes the line.
+    const stillWaiting = tally(
+      await Promise.all(newTokens.map(async (token, i) => (await api.current(token, i)).body.status ?? 'none')),
+    );
+    await api.setQueue({ paused: false });
     let admittedAfterMs: number | null = null;
     try {
       await api.waitActive(newTokens, 30_000);
@@ -661,12 +667,22 @@ export async function redisRestartDrill(
         detail: `sold seat ${onSold.status}, held seat ${onHeld.status}, free seat ${onFree.status}`,
       },
       {
-        name: 'the waiting users are admitted again without an operator',
+        name: 'waiting users get a clear answer (401, not a 5xx) and can re-enter',
+        ok: oldTokenAnswers['401'] === waiting.length && reentryAnswers['201'] === waiting.length,
+        detail: `old tokens ${JSON.stringify(oldTokenAnswers)}, re-entry ${JSON.stringify(reentryAnswers)}`,
+      },
+      {
+        name: 'the pause survived the loss (settings are in MySQL): re-entered users wait while paused',
+        ok: settingsAfter.paused === true && stillWaiting.WAITING === waiting.length,
+        detail: `paused=${String(settingsAfter.paused)}, re-entered users ${JSON.stringify(stillWaiting)}`,
+      },
+      {
+        name: 'once the operator resumes, the re-entered users are admitted',
         ok: admittedAfterMs !== null,
         detail:
           admittedAfterMs !== null
-            ? `all ${waiting.length} ACTIVE ${admittedAfterMs} ms after the kill, after re-entering (${JSON.stringify(reentryAnswers)})`
-            : `not all ACTIVE within 30 s of re-entering (${JSON.stringify(reentryAnswers)})`,
+            ? `all ${waiting.length} ACTIVE ${admittedAfterMs} ms after the kill`
+            : 'not all ACTIVE within 30 s of the resume',
       },
       {
         name: 'holds made before the loss still released at heldUntil',
@@ -686,10 +702,8 @@ export async function redisRestartDrill(
           ? 'every token is unknown; the queue is NOT rebuilt from Temporal, users must re-enter (POST /v1/queue/tokens)'
           : 'tokens survived'
       }`,
-      `re-entry with the same user answers ${JSON.stringify(reentryAnswers)} (a new token and a new place at the back of a new line; the old entry workflow is terminated by TERMINATE_EXISTING)`,
-      `admin queue settings after the loss: ${JSON.stringify(settingsAfter)} — the pause set before the loss is ${
-        settingsAfter.paused ? 'still in force' : 'gone (settings live only in Redis; the env defaults apply again)'
-      }`,
+      `re-entry with the same user answers ${JSON.stringify(reentryAnswers)} (a new token and a new place at the back of a new line)`,
+      `admin queue settings after the loss: ${JSON.stringify(settingsAfter)}`,
     ];
     return {
       name: 'Redis restarted empty while users wait',
@@ -707,7 +721,7 @@ export async function redisRestartDrill(
   }
 }
 
-function tally(statuses: readonly number[]): Record<string, number> {
+function tally(statuses: ReadonlyArray<number | string>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const st of statuses) out[String(st)] = (out[String(st)] ?? 0) + 1;
   return out;
