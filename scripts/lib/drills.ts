@@ -536,7 +536,7 @@ export async function apiRestartDrill(
  * Redis (a private redis-server) is killed and started again empty while users wait, some
  * hold seats and some have paid. /readyz must say so, MySQL (seats, money) must be
  * untouched, held and sold seats must stay refused to others, and the queue must recover
- * without an operator: the drill finds out how (old tokens still valid, or re-entry).
+ * without losing a setting: waiting users get 401, re-enter, and are admitted once the durable pause is lifted.
  */
 export async function redisRestartDrill(
   base: Config,

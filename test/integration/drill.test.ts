@@ -64,7 +64,7 @@ describe('fault drills (short form of npm run drill)', () => {
     expect(failures(result)).toEqual([]);
   }, 120_000);
 
-  it('when Redis restarts empty while users wait, then /readyz says so, seats and money stay correct and the queue recovers without an operator', async () => {
+  it('when Redis restarts empty while users wait, then /readyz says so, seats and money stay correct and waiting users re-enter and are admitted once the (durable) pause is lifted', async () => {
     await stack?.stop();
     const result = await redisRestartDrill(base, redis!, SHORT, say);
     expect(failures(result)).toEqual([]);
