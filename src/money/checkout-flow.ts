@@ -6,7 +6,7 @@ import { checkoutUpdate } from '../shared/definitions';
 import { ErrorType, errorTypeOf, tokenNotActive } from '../shared/errors';
 import { queueEntryWorkflowId } from '../shared/ids';
 import type { CheckoutRequest, PaymentView, QueueEntryInput, QueueStatus } from '../shared/types';
-import { withWorkflowDeadline } from '../temporal';
+import { callAfterRunEnds } from '../temporal';
 import { readIdempotencyKey, replayOf, requestHash } from './idempotency';
 import { ledgerHead } from './queries';
 
@@ -90,19 +90,13 @@ export async function pay(deps: CheckoutDeps, payer: Payer, order: PaymentOrder)
       }),
     });
   try {
-    return await withWorkflowDeadline(deps.temporal, async () => {
-      try {
-        return await run();
-      } catch (err) {
-        // The run of the user's previous entry is still ending: wait for it, then start ours.
-        if (errorTypeOf(err) !== ErrorType.ENTRY_SUPERSEDED) throw err;
-        await deps.temporal.workflow
-          .getHandle(queueEntryWorkflowId(userId))
-          .result()
-          .catch(() => undefined);
-        return run();
-      }
-    });
+    // The run of the user's previous entry may still be ending: then wait for it and start ours.
+    return await callAfterRunEnds(
+      deps.temporal,
+      queueEntryWorkflowId(userId),
+      run,
+      (err) => errorTypeOf(err) === ErrorType.ENTRY_SUPERSEDED,
+    );
   } catch (err) {
     // If this request's key was committed meanwhile (a concurrent retry won), its answer is the answer.
     if (key && errorTypeOf(err) === ErrorType.RESERVATION_NOT_HELD) {

@@ -11,7 +11,7 @@ import { cancelUpdate, holdUpdate } from '../shared/definitions';
 import { ErrorType, errorTypeOf, reservationNotFound, reservationNotHeld, seatUnavailable } from '../shared/errors';
 import { reservationTaskQueue, reservationWorkflowId } from '../shared/ids';
 import type { ReservationView } from '../shared/types';
-import { withWorkflowDeadline } from '../temporal';
+import { callAfterRunEnds, withWorkflowDeadline } from '../temporal';
 import { assertOnSale } from './performances';
 import type { PerformanceLookup } from './performances';
 import { effectiveView, loadReservation } from './reservations';
@@ -73,18 +73,14 @@ export async function holdSeatFor(deps: BookingDeps, choice: SeatChoice): Promis
       }),
     });
   try {
-    return await withWorkflowDeadline(deps.temporal, async () => {
-      try {
-        return await hold();
-      } catch (err) {
-        if (claimed !== 'claimed-lapsed-hold' || errorTypeOf(err) !== ErrorType.SEAT_UNAVAILABLE) throw err;
-        await deps.temporal.workflow
-          .getHandle(workflowId)
-          .result()
-          .catch(() => undefined);
-        return hold();
-      }
-    });
+    // The seat's previous hold has lapsed but its run may still be releasing it (well under a
+    // second): then wait for that run to end and hold in a new one.
+    return await callAfterRunEnds(
+      deps.temporal,
+      workflowId,
+      hold,
+      (err) => claimed === 'claimed-lapsed-hold' && errorTypeOf(err) === ErrorType.SEAT_UNAVAILABLE,
+    );
   } catch (err) {
     // The hold activity replaces our claim with what MySQL saw; anything else is ours to undo.
     await deps.seatState.dropClaim(choice, claim).catch(() => undefined);
