@@ -10,6 +10,7 @@ const tier = (name, extra = {}) => ({
   transform,
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
+  setupFiles: ['<rootDir>/test/helpers/quiet-runtime.ts'],
   ...extra,
 });
 
