@@ -260,7 +260,8 @@ function SeatMap(props: {
 function HoldRow(props: { lang: Lang; hold: Hold; now: number; onCancel: () => void }) {
   const { lang, hold, now } = props;
   const r = hold.reservation;
-  const left = Math.ceil((Date.parse(r.heldUntil) - now) / 1000);
+  // The clock state may be up to a tick old when a hold first renders: never show more time than is left.
+  const left = Math.ceil((Date.parse(r.heldUntil) - Math.max(now, Date.now())) / 1000);
   if (hold.expired) {
     return (
       <li class="expired" data-testid="hold" data-seat={r.seatNo} data-state="expired">
