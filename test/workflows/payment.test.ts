@@ -282,7 +282,8 @@ describe('paying a hold (time-skipping)', () => {
         expect(cancelled.status).toBe('fulfilled');
         expect(failureType(paid.reason)).toBe(ErrorType.RESERVATION_NOT_HELD);
         expect(result.reservation?.status).toBe('CANCELLED');
-        expect(state.payCalls).toBe(0);
+        // The pay may have reached its activity first and been refused there; nothing was paid either way.
+        expect(state.payments).toEqual([]);
       }
       expect(state.payments.length + state.releases.length).toBe(1);
     });
