@@ -285,7 +285,10 @@ describe('paying a hold (time-skipping)', () => {
         // The pay may have reached its activity first and been refused there; nothing was paid either way.
         expect(state.payments).toEqual([]);
       }
-      expect(state.payments.length + state.releases.length).toBe(1);
+      // Exactly one outcome: paid or released, never both (a local activity runs at least once, so
+      // the double may record one release twice under load; the outcome is what counts).
+      expect(state.payments.length + (state.releases.length > 0 ? 1 : 0)).toBe(1);
+      expect(new Set(state.releases.map((r) => r.outcome)).size).toBeLessThanOrEqual(1);
     });
   });
 
