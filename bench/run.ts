@@ -90,7 +90,7 @@ const TEMPORAL_BACKED: Record<string, 'workflow' | 'update'> = {
 };
 
 /** Scenarios the --profile-cpu summaries cover (the api's hot paths). */
-const PROFILED = ['race', 'seatmap', 'charges'];
+const PROFILED = ['tokens', 'race', 'seatmap', 'charges'];
 
 const TARGETS = [
   'Targets (issue 14, this 2-core box, 1 api + 1 worker, medians of 3 runs): token burst ≥ 4,800/s, p99 < 100 ms and',
