@@ -229,9 +229,33 @@ export async function tokenBurst(
   httpPerSecond?: number,
   id = 'tokens',
   title = 'Token burst',
+  identitiesVerifiedBefore = false,
 ): Promise<BurstOutcome> {
   const op = 'POST /v1/queue/tokens';
   const identities = await Promise.all(userIds.map((userId) => identityToken(userId)));
+  if (identitiesVerifiedBefore) {
+    // Each identity token is verified once beforehand (GET /v1/me), so the burst's identity
+    // check is a cache hit: the same burst without the cost of verifying signatures.
+    ctx.say(`Token burst: verifying ${userIds.length} identity tokens first (GET /v1/me, not timed)…`);
+    await runLoad(
+      `${id}-warm`,
+      {
+        kind: 'cannon',
+        specs: [
+          {
+            op: 'GET /v1/me',
+            urls,
+            method: 'GET',
+            items: identities.map((identity) => ({ path: '/v1/me', headers: { authorization: `Bearer ${identity}` } })),
+            pick: 'next',
+            connections: ctx.scale.burstConnections,
+            amount: userIds.length,
+          },
+        ],
+      },
+      ctx,
+    );
+  }
   const spec: CannonSpec = {
     op,
     urls,
@@ -272,7 +296,12 @@ export async function tokenBurst(
         title,
         setup: { users: userIds.length, connections: spec.connections, apiProcesses: urls.length },
         rows: [
-          row(id === 'tokens' ? 'token burst' : id, op, summary, { text: '≥4800/s, p99<100, ≥0.5× bare HTTP', met }),
+          row(
+            id === 'tokens' ? 'token burst' : id,
+            op,
+            summary,
+            identitiesVerifiedBefore ? undefined : { text: '≥4800/s, p99<100, ≥0.5× bare HTTP', met },
+          ),
         ],
         numbers: {
           'tokens created (201)': created,
