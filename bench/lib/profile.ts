@@ -135,7 +135,13 @@ export function clusterProfile(): BenchProfile {
     async start(req) {
       const mod = (await import(CLUSTER_MODULE)) as ClusterModule;
       // The cluster decides where Redis and Temporal are; everything else comes from the bench's config.
-      const { REDIS_URL: _redis, TEMPORAL_ADDRESS: _temporal, PORT: _port, ...env } = configEnv(req.config);
+      const {
+        REDIS_URL: _redis,
+        REDIS_CLUSTER_NODES: _nodes,
+        TEMPORAL_ADDRESS: _temporal,
+        PORT: _port,
+        ...env
+      } = configEnv(req.config);
       const cluster = await mod.startClusterProfile({
         apis: req.apis,
         workers: req.workers,
