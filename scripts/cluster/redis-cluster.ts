@@ -57,6 +57,9 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       `nodes-${port}.conf`,
       '--cluster-node-timeout',
       '5000',
+      // A lost master (no replicas) takes only its own slots down; the other masters keep serving theirs.
+      '--cluster-require-full-coverage',
+      'no',
       '--appendonly',
       'yes',
       '--appendfsync',
@@ -116,6 +119,8 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       if (!created.ok) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
     }
     await waitOk();
+    // Nodes adopted from an earlier run get the same setting.
+    for (const port of ports) cli(port, 'config', 'set', 'cluster-require-full-coverage', 'no');
   } catch (err) {
     await stopAll();
     throw err;
@@ -127,7 +132,12 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       await processes.get(port)?.kill9();
     },
     async restart(port) {
-      processes.set(port, await launch(port));
+      const launched = await launch(port);
+      // A restart keeps ownership: a node adopted from another run is left to that run to stop.
+      processes.set(
+        port,
+        processes.get(port)?.owned === false ? adoptProcess(`redis-${port}`, launched.pid) : launched,
+      );
       await waitOk();
     },
     stop: stopAll,

@@ -324,7 +324,9 @@ export async function startTemporalServices(
         10_000,
         `${service} port still open`,
       );
-      processes[service] = await launch(service);
+      const launched = await launch(service);
+      // A restart keeps ownership: a service adopted from another run is left to that run to stop.
+      processes[service] = old.owned ? launched : adoptProcess(procName(service), launched.pid);
       return processes[service];
     },
     stop,
