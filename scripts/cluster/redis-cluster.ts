@@ -81,6 +81,9 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       if (proc?.owned) {
         say(`stopping Redis node :${port}`);
         await proc.stop();
+        // Another run (a drill) may have restarted it meanwhile: its pid file names the replacement.
+        const replacement = runningPid(`redis-${port}`);
+        if (replacement && replacement !== proc.pid) await adoptProcess(`redis-${port}`, replacement).stop();
       }
     }
   };

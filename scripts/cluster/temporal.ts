@@ -292,6 +292,9 @@ export async function startTemporalServices(
       if (proc?.owned) {
         say(`stopping Temporal ${service}`);
         await proc.stop();
+        // Another run (a drill) may have restarted it meanwhile: its pid file names the replacement.
+        const replacement = runningPid(procName(service));
+        if (replacement && replacement !== proc.pid) await adoptProcess(procName(service), replacement).stop();
       }
     }
   };
