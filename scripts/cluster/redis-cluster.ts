@@ -108,6 +108,13 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       say(`starting Redis Cluster node on 127.0.0.1:${port}…`);
       processes.set(port, await launch(port));
     }
+    // A node listens before it has loaded its append-only file (it answers LOADING until then);
+    // asked too early, it looks like a node that never joined a cluster.
+    await waitUntil(
+      () => ports.every((p) => cli(p, 'ping').out.trim() === 'PONG'),
+      120_000,
+      `a Redis Cluster node did not finish loading its data (see redis-${first}.log)`,
+    );
     const formed = ports.every((p) => Number(clusterInfo(p).cluster_known_nodes ?? 0) === ports.length);
     if (!formed) {
       say(`forming the Redis Cluster (${nodes.join(' ')}, three masters, no replicas)…`);
