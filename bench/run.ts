@@ -60,6 +60,7 @@ import {
   settle,
   temporalCeiling,
   tokenBurst,
+  verifyIdentitiesFirst,
 } from './lib/scenarios';
 import type { Ctx } from './lib/scenarios';
 
@@ -405,22 +406,25 @@ async function oneRun(env: RunEnv, run: number): Promise<ScenarioResult[]> {
       const payConcert = await api.createConcert('Bench payments', payDates, PRICE);
 
       const userIds = Array.from({ length: scale.burstUsers }, () => randomUUID());
+      // Issue 11: the identity check must cost the burst less than 10 %. A second burst whose
+      // identity tokens the api verified beforehand (a cache hit) is the burst without it; the
+      // verifying also warms the api before the first burst, so neither runs on a cold JIT.
+      const cachedUsers = only.has('tokens') ? Array.from({ length: scale.burstUsers }, () => randomUUID()) : [];
+      const cachedIdentities = only.has('tokens') ? await verifyIdentitiesFirst(ctx, stack.urls, cachedUsers) : [];
       const burst = await tokenBurst(ctx, stack.urls, userIds, httpPerSecond);
       if (only.has('tokens')) results.push(burst.result);
       const caughtUp = await settle(ctx, 'the token burst');
       if (caughtUp !== null)
         Object.assign(burst.result.numbers, { 'seconds until no task waited (after the burst)': caughtUp });
       if (only.has('tokens')) {
-        // Issue 11: the identity check must cost the burst less than 10 %. The same burst with
-        // every identity verified beforehand (a cache hit) is the burst without it.
         const warm = await tokenBurst(
           ctx,
           stack.urls,
-          Array.from({ length: scale.burstUsers }, () => randomUUID()),
+          cachedUsers,
           httpPerSecond,
           'tokens-identity-cached',
           'Token burst, identities verified beforehand',
-          true,
+          { identities: cachedIdentities },
         );
         const cost = burst.result.rows[0]!.rate / warm.result.rows[0]!.rate;
         Object.assign(burst.result.numbers, {

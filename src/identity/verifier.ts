@@ -100,9 +100,20 @@ export class IdentityVerifier {
     this.verified = new LRUCache({ max: opts.cacheSize ?? 50_000, ttl: MAX_CACHE_MS });
   }
 
+  /**
+   * `alg` by the token's encoded header: a login service signs every token with the same few
+   * headers, so decoding one (base64 and JSON) per request would repeat the same work.
+   */
+  private readonly algByHeader = new LRUCache<string, string>({ max: 64 });
+
   /** The verified payload; which key checks it follows the header's `alg`. */
   private async payloadOf(token: string): Promise<JWTPayload> {
-    const { alg } = decodeProtectedHeader(token);
+    const header = token.slice(0, Math.max(0, token.indexOf('.')));
+    let alg = this.algByHeader.get(header);
+    if (alg === undefined) {
+      alg = String(decodeProtectedHeader(token).alg);
+      this.algByHeader.set(header, alg);
+    }
     if (alg === 'HS256' && this.hmac) return this.hmac(token);
     if (alg !== 'HS256' && this.jwks) return (await jwtVerify(token, this.jwks, this.jwksOptions)).payload;
     throw new IdentityError('No key for this token');
