@@ -75,6 +75,20 @@ export default tseslint.config(
     },
   },
   {
+    // Shared process helpers live in scripts/lib: bench imports them, never the other way round.
+    files: ['scripts/**/*.ts', 'test/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            { target: ['./scripts', './test'], from: './bench', message: 'scripts and tests never import bench/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox.
     files: ['src/workflows/**/*.ts'],
     rules: {
