@@ -15,9 +15,9 @@ const MAX_SELECTED = 4;
 const SEAT_REFRESH_MS = 2_000;
 const POLL_MS = 2_000;
 
-/** Who is signed in: `identity` is the login service's token (null on a server without identity). */
+/** Who is signed in: `identity` is the login service's token. */
 interface Session {
-  identity: string | null;
+  identity: string;
   userId: string;
 }
 
@@ -64,19 +64,13 @@ function SignIn(props: { lang: Lang; onSession: (s: Session) => void; onError: (
     setBusy(true);
     try {
       const wanted = userId.trim();
-      try {
-        const { identityToken } = await call<{ identityToken: string }>('/v1/dev/identity', {
-          method: 'POST',
-          body: wanted ? { userId: wanted } : {},
-        });
-        const sub = jwtSubject(identityToken);
-        if (!sub) throw new ApiError(400, 'UNAUTHENTICATED', 'identity token without sub');
-        props.onSession({ identity: identityToken, userId: sub });
-      } catch (err) {
-        // A server from before API v1.1 has no identity: the user id alone enters the line.
-        if (!(err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND')) throw err;
-        props.onSession({ identity: null, userId: wanted || crypto.randomUUID() });
-      }
+      const { identityToken } = await call<{ identityToken: string }>('/v1/dev/identity', {
+        method: 'POST',
+        body: wanted ? { userId: wanted } : {},
+      });
+      const sub = jwtSubject(identityToken);
+      if (!sub) throw new ApiError(400, 'UNAUTHENTICATED', 'identity token without sub');
+      props.onSession({ identity: identityToken, userId: sub });
     } catch (err) {
       props.onError(err);
     } finally {
@@ -334,7 +328,7 @@ function Booking(props: {
     try {
       const v = await call<QueueView>('/v1/queue/tokens', {
         method: 'POST',
-        bearer: session.identity ?? undefined,
+        bearer: session.identity,
         body: { userId: session.userId },
       });
       store.save('entry', v);
@@ -351,15 +345,13 @@ function Booking(props: {
   }, [entry, join]);
 
   const loadTickets = useCallback(async () => {
-    if (!session.identity) return;
     try {
       const { reservations } = await call<{ reservations: Reservation[] }>('/v1/me/reservations', {
         bearer: session.identity,
       });
       setTickets(reservations.filter((r) => r.status === 'CONFIRMED'));
     } catch (err) {
-      // A server from before API v1.1 has no /v1/me: the tickets paid on this page stay listed.
-      if (!(err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND')) onError(err);
+      onError(err);
     }
   }, [session, onError]);
 
