@@ -6,9 +6,9 @@ import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, followQueueEvents, jwtSubject } from './api';
 import type { Concert, ConcertDate, Payment, QueueView, Reservation, Seat } from './api';
-import { duration, errorText, initialLang, t, won } from './i18n';
+import { duration, t, won } from './i18n';
 import type { Lang, TextKey } from './i18n';
-import { ErrorBanner, LangSwitch, useNow } from './ui';
+import { PageShell, useNow } from './ui';
 
 const SEATS = 50;
 const MAX_SELECTED = 4;
@@ -37,13 +37,6 @@ const store = {
     else sessionStorage.setItem(key, JSON.stringify(value));
   },
 };
-
-function describe(lang: Lang, err: unknown): string {
-  if (err instanceof ApiError) {
-    return errorText(lang, err.code, { s: err.retryAfter ?? 1, detail: err.message });
-  }
-  return errorText(lang, 'UNKNOWN');
-}
 
 /** The identity handed over in the URL fragment (`#identity=<token>`) by the login service, once. */
 function identityFromFragment(): string | null {
@@ -652,7 +645,6 @@ function Booking(props: {
 }
 
 function App() {
-  const [lang, setLang] = useState<Lang>(initialLang);
   const [session, setSession] = useState<Session | null>(() => {
     const fromFragment = identityFromFragment();
     if (fromFragment) {
@@ -666,30 +658,10 @@ function App() {
     }
     return store.load<Session>('session');
   });
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  useEffect(() => {
-    document.documentElement.lang = lang;
-    document.title = t(lang, 'appTitle');
-  }, [lang]);
-
-  const onError = useCallback(
-    (err: unknown) => {
-      setNotice(null);
-      setError(describe(lang, err));
-    },
-    [lang],
-  );
-  const onNotice = useCallback((text: string) => {
-    setError(null);
-    setNotice(text);
-  }, []);
 
   const signIn = (s: Session) => {
     store.save('session', s);
     store.save('entry', null);
-    setError(null);
     setSession(s);
   };
   const signOut = () => {
@@ -699,28 +671,34 @@ function App() {
   };
 
   return (
-    <>
-      <header>
-        <h1>{t(lang, 'appTitle')}</h1>
-        <LangSwitch lang={lang} onChange={setLang} />
-        {session && (
+    <PageShell
+      title="appTitle"
+      header={(lang) =>
+        session && (
           <p class="who">
             {t(lang, 'signedInAs', { user: session.userId })}{' '}
             <button type="button" onClick={signOut}>
               {t(lang, 'signOut')}
             </button>
           </p>
-        )}
-      </header>
-      <main>
-        <ErrorBanner lang={lang} error={error} notice={notice} onClose={() => (setError(null), setNotice(null))} />
-        {session ? (
+        )
+      }
+    >
+      {({ lang, onError, onNotice, clearError }) =>
+        session ? (
           <Booking key={session.userId} lang={lang} session={session} onError={onError} onNotice={onNotice} />
         ) : (
-          <SignIn lang={lang} onSession={signIn} onError={onError} />
-        )}
-      </main>
-    </>
+          <SignIn
+            lang={lang}
+            onSession={(s) => {
+              clearError();
+              signIn(s);
+            }}
+            onError={onError}
+          />
+        )
+      }
+    </PageShell>
   );
 }
 
