@@ -3,6 +3,7 @@
  * endpoints also have to do, with no validation, tokens or workflows. `npm run bench` starts
  * two of these processes (like the two api processes) and loads them.
  *
+ * - `POST /noop`   parses a JSON body and answers JSON: Express alone.
  * - `POST /zadd`   one Redis ZADD of a fresh member (what a token request adds to the line).
  * - `POST /locked` one locked single-row update in a MySQL transaction
  *                  (`SELECT … FOR UPDATE` + `UPDATE`), on row `?row=<n>`.
@@ -73,6 +74,10 @@ async function main(): Promise<void> {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.post('/noop', express.json(), (_req, res) => {
+    seq += 1;
+    res.status(201).json({ ok: true, seq });
+  });
   app.post('/zadd', async (_req, res) => {
     seq += 1;
     await redis.zadd(zsetKey, seq, `${process.pid}:${seq}`);

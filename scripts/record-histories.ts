@@ -4,8 +4,9 @@
  * when a workflow gains a path (and version the workflow with `patched` where running
  * workflows would change):
  *   node --import tsx scripts/record-histories.ts
- * The `v1-*` files were recorded by the code before checkout moved to the entry workflow and
- * are kept, not re-recorded: runs of that shape may still be open when the new code deploys.
+ * The `v1-*` files were recorded by the code before checkout moved to the entry workflow, and
+ * the `v2-reservation-*` ones before the hold step reported the hold's remaining time; they are
+ * kept, not re-recorded: runs of those shapes may still be open when the new code deploys.
  * Uses a private in-memory dev server and activity doubles; nothing else is touched.
  */
 import { randomUUID } from 'node:crypto';
@@ -30,6 +31,7 @@ import type {
   CheckoutRequest,
   CheckoutResult,
   FinishResult,
+  HeldSeat,
   HoldRequest,
   ReleaseRequest,
   ReservationView,
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     taskQueue,
     workflowsPath: require.resolve('../src/workflows'),
     activities: {
-      holdSeat: async (req: HoldRequest): Promise<ReservationView> => {
+      holdSeat: async (req: HoldRequest): Promise<HeldSeat> => {
         const view: ReservationView = {
           ...req,
           price: 50_000,
@@ -61,7 +63,7 @@ async function main(): Promise<void> {
           heldUntil: new Date(Date.now() + 1500).toISOString(),
         };
         held.set(req.reservationId, view);
-        return view;
+        return { ...view, remainingMs: Date.parse(view.heldUntil) - Date.now() };
       },
       releaseSeat: async (req: ReleaseRequest): Promise<ReservationView> => ({
         ...held.get(req.reservationId)!,

@@ -9,6 +9,7 @@ import { identityVerifierFor } from './identity';
 import { createLogger } from './logger';
 import { createRedis } from './redis/client';
 import { redisKeys } from './redis/keys';
+import { SettlementNotices } from './money/settlement-notices';
 import { createServices } from './services';
 
 /** API process: `npm run api`. Expects a migrated database (npm start and the tests migrate first). */
@@ -26,8 +27,11 @@ async function main(): Promise<void> {
     log,
     tokens: new TokenService(config.tokenSecret),
     identity: identityVerifierFor(config),
+    settlementNotices: new SettlementNotices(temporal, (meta, message) => log.warn(meta, message)),
     shutdownHooks: [],
   };
+  // Notices of checkouts already answered go out before the connections close.
+  deps.shutdownHooks.push(() => deps.settlementNotices.drain());
   const app = createApp(deps);
   const server: Server = app.listen(config.port, () => log.info({ port: config.port }, 'API listening'));
   server.keepAliveTimeout = 65_000;

@@ -1,6 +1,6 @@
 import { asyncLocalStorage } from '@temporalio/activity';
 import { checkout } from '../money/payment';
-import { admissionTick } from '../queue/admission';
+import { admissionTick, EntryStarter } from '../queue/admission';
 import { SeatState } from '../seats/seat-state';
 import type { Services } from '../services';
 import type { CheckoutRequest, CheckoutResult, FinishResult, QueueStatus, TickResult } from '../shared/types';
@@ -10,9 +10,17 @@ const warn = (message: string, meta: Record<string, unknown>): void => {
   asyncLocalStorage.getStore()?.log.warn(message, meta);
 };
 
+/**
+ * How long an admission tick waits for its entry workflow starts (ticks are a second apart);
+ * the rest finish in the background and the next tick does not start them twice.
+ */
+const START_WAIT_MS = 500;
+
 /** Queue activities: admission ticks, the end of an entry, and the checkout that spends it. */
 export function createQueueActivities(services: Services) {
   const { queue, seatState, dataSource } = services;
+  // One per worker process: entry starts that outlast a tick go on behind the next tick.
+  const starter = new EntryStarter({ queue, temporal: services.temporal, taskQueue: services.config.taskQueue, warn });
   return {
     /** Admits as many waiting users as the settings allow and starts their entry workflows. */
     admitTick: async (): Promise<TickResult> => {
@@ -23,6 +31,8 @@ export function createQueueActivities(services: Services) {
         temporal: services.temporal,
         taskQueue: services.config.taskQueue,
         warn,
+        starter,
+        startWaitMs: START_WAIT_MS,
       });
       asyncLocalStorage.getStore()?.log.debug('admission tick', { ...outcome, ms: Date.now() - started });
       return { admitted: outcome.admitted, started: outcome.started };

@@ -6,7 +6,7 @@ import { assertOnSale } from '../seats/performances';
 import { heldValue, SeatState, SOLD } from '../seats/seat-state';
 import type { Services } from '../services';
 import { seatUnavailable } from '../shared/errors';
-import type { HoldRequest, PaymentView, PayRequest, ReleaseRequest, ReservationView } from '../shared/types';
+import type { HeldSeat, HoldRequest, PaymentView, PayRequest, ReleaseRequest, ReservationView } from '../shared/types';
 
 /** A UUID fixed for this activity (the same in every retry of it), from its run and activity ids. */
 function attemptScopedId(): string {
@@ -29,7 +29,7 @@ export function createReservationActivities(services: Services) {
      * Non-retryable `SEAT_UNAVAILABLE`, `HOLD_LIMIT_REACHED`, `SALES_CLOSED`,
      * `CONCERT_NOT_FOUND` / `DATE_NOT_FOUND`.
      */
-    async holdSeat(request: HoldRequest): Promise<ReservationView> {
+    async holdSeat(request: HoldRequest): Promise<HeldSeat> {
       assertOnSale(request.date);
       const performanceId = await performances.require(request.concertId, request.date);
       const outcome = await holdSeat(dataSource, request, performanceId, rules);
@@ -47,7 +47,7 @@ export function createReservationActivities(services: Services) {
         await SeatState.quietly(() => seatState.mark(view, heldValue(view.reservationId, heldUntil)));
         await queue.extend(view.userId, heldUntil);
       }
-      return view;
+      return { ...view, remainingMs: heldUntil - Date.now() };
     },
 
     /** Ends a hold (see {@link releaseReservation}) and clears the pre-filter field that names it. */

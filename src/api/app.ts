@@ -59,6 +59,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(metrics.middleware);
   app.use(express.json({ limit: '16kb' }));
 
+  // The API first: Express tries every layer in order, so the hot routes should not walk past
+  // the health, docs and page handlers on every request.
+  app.use('/v1/queue', queueRouter(deps, new QueueEventHub(deps)));
+  app.use('/v1/concerts', concertsRouter(deps));
+  app.use('/v1/reservations', reservationsRouter(deps));
+  app.use('/v1/users', balanceRouter(deps));
+  app.use('/v1', paymentsRouter(deps));
+  app.use('/v1/admin', adminQueueRouter(deps));
+  app.use('/v1/admin', adminConcertsRouter(deps));
+  app.use('/v1/me', meRouter(deps));
+  if (!deps.config.production && deps.config.authJwtSecret) {
+    app.use('/v1/dev', devIdentityRouter(deps, deps.config.authJwtSecret));
+  }
+
   app.use(healthRouter(deps));
   app.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', metrics.registry.contentType);
@@ -73,17 +87,6 @@ export function createApp(deps: AppDeps): Express {
   }
 
   app.use(webRouter(deps));
-  app.use('/v1/queue', queueRouter(deps, new QueueEventHub(deps)));
-  app.use('/v1/concerts', concertsRouter(deps));
-  app.use('/v1/reservations', reservationsRouter(deps));
-  app.use('/v1/users', balanceRouter(deps));
-  app.use('/v1', paymentsRouter(deps));
-  app.use('/v1/admin', adminQueueRouter(deps));
-  app.use('/v1/admin', adminConcertsRouter(deps));
-  app.use('/v1/me', meRouter(deps));
-  if (!deps.config.production && deps.config.authJwtSecret) {
-    app.use('/v1/dev', devIdentityRouter(deps, deps.config.authJwtSecret));
-  }
 
   app.use(methodNotAllowedHandler(app));
   app.use(notFoundHandler);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { IdentityVerifier } from '../identity';
+import type { SettlementNotices } from '../money/settlement-notices';
 import type { Services } from '../services';
 import type { TokenService } from './tokens';
 
@@ -9,6 +10,8 @@ export interface AppDeps extends Services {
   tokens: TokenService;
   /** Verifies identity tokens (token request, `/v1/me`). */
   identity: IdentityVerifier;
+  /** Tells workflows what a checkout decided, after the payer has the answer. */
+  settlementNotices: SettlementNotices;
   /** Run, in order, when the process shuts down (e.g. closing pub/sub subscribers). */
   shutdownHooks: Array<() => Promise<void>>;
 }

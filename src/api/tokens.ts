@@ -1,5 +1,4 @@
-import { jwtVerify, SignJWT } from 'jose';
-import type { CryptoKey } from 'jose';
+import { createSigner, createVerifier } from 'fast-jwt';
 import { LRUCache } from 'lru-cache';
 import { TOKEN_LIFETIME_SECONDS } from '../shared/types';
 import { unauthorized } from './errors';
@@ -15,36 +14,28 @@ const MAX_CACHE_MS = 10 * 60_000;
 /**
  * Signs and verifies queue tokens: HS256 JWTs with `sub` = userId and `jti` = token id.
  *
- * Every gated request verifies its token, so the key is imported once and a verified token is
- * remembered by its exact string until its `exp`: a repeat costs a map lookup, not an HMAC.
+ * Signing sits on the token-burst hot path and verifying on every gated request, so both use
+ * node:crypto's synchronous HMAC (fast-jwt) rather than WebCrypto, whose promise-per-call
+ * machinery cost several times the HMAC itself (bench/README.md, CPU profiles). A verified token
+ * is remembered by its exact string until its `exp`: a repeat costs a map lookup, not an HMAC.
  * (Whether the token is still the user's live one is the gate's Redis check, never cached.)
  */
 export class TokenService {
-  /** Imported once (jose would import raw bytes again on every call). */
-  private readonly key: Promise<CryptoKey>;
+  private readonly signer: (payload: Record<string, unknown>) => string;
+  private readonly verifier: (token: string) => { sub?: unknown; jti?: unknown; exp?: unknown };
   private readonly verified = new LRUCache<string, TokenClaims & { expiresAt: number }>({
     max: 100_000,
     ttl: MAX_CACHE_MS,
   });
 
   constructor(secret: string) {
-    this.key = crypto.subtle.importKey(
-      'raw',
-      new TextEncoder().encode(secret),
-      { name: 'HMAC', hash: 'SHA-256' },
-      false,
-      ['sign', 'verify'],
-    );
+    this.signer = createSigner({ key: secret, algorithm: 'HS256', expiresIn: TOKEN_LIFETIME_SECONDS * 1000 });
+    this.verifier = createVerifier({ key: secret, algorithms: ['HS256'], requiredClaims: ['exp'] });
   }
 
-  async sign({ userId, tokenId }: TokenClaims): Promise<string> {
-    return new SignJWT({})
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(userId)
-      .setJti(tokenId)
-      .setIssuedAt()
-      .setExpirationTime(`${TOKEN_LIFETIME_SECONDS}s`)
-      .sign(await this.key);
+  /** Async for callers that may sign elsewhere one day; the HMAC itself is synchronous. */
+  sign({ userId, tokenId }: TokenClaims): Promise<string> {
+    return Promise.resolve(this.signer({ sub: userId, jti: tokenId }));
   }
 
   /** The token's claims, or `401` for anything forged, tampered, expired or malformed. */
@@ -53,7 +44,7 @@ export class TokenService {
     if (known && known.expiresAt > Date.now()) return { userId: known.userId, tokenId: known.tokenId };
     let claims: TokenClaims & { expiresAt: number };
     try {
-      const { payload } = await jwtVerify(token, await this.key, { algorithms: ['HS256'], requiredClaims: ['exp'] });
+      const payload = this.verifier(token);
       if (typeof payload.sub !== 'string' || typeof payload.jti !== 'string') throw new Error('claims missing');
       claims = { userId: payload.sub, tokenId: payload.jti, expiresAt: Number(payload.exp) * 1000 };
     } catch {

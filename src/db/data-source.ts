@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { InitialSchema1764201600000 } from './migrations/1764201600000-InitialSchema';
 import { BoxOffice1764460800000 } from './migrations/1764460800000-BoxOffice';
+import { PaymentToken1764806400000 } from './migrations/1764806400000-PaymentToken';
 
-export const migrations = [InitialSchema1764201600000, BoxOffice1764460800000];
+export const migrations = [InitialSchema1764201600000, BoxOffice1764460800000, PaymentToken1764806400000];
 
 interface PooledConnection {
   query(sql: string, callback: (err: Error | null) => void): unknown;

@@ -1,5 +1,6 @@
-import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import type { CryptoKey, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import { createVerifier } from 'fast-jwt';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { JWTVerifyGetKey, JWTVerifyOptions, JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 
@@ -45,16 +46,6 @@ const MAX_CACHE_MS = 10 * 60_000;
 const uuid = z.uuid();
 
 /**
- * The HS256 key as a WebCrypto key, imported once: jose would import raw bytes (and, on Node
- * 20, a secret KeyObject) again on every call.
- */
-export function importHmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
-    usage,
-  ]);
-}
-
-/**
  * Whether jose failed while fetching the key set rather than on the token: a timeout, a
  * network error, a non-200 answer or a body that is no JWKS. Token faults (bad signature,
  * expired, unknown `kid`, wrong algorithm) are JOSEError subclasses of their own.
@@ -71,35 +62,50 @@ function keysUnavailable(err: unknown): boolean {
  * Verifies identity tokens (API.md "Identity"): a JWT signed by the login service, HS256 with
  * a shared secret or RS256/ES256 with a key from its JWKS, with a UUID `sub` and an `exp`.
  *
- * It sits on the token-burst hot path, so the HS256 key is imported once and a verified token
- * is remembered (by its exact string, until its `exp`): a client repeating its request costs a
- * map lookup, not a signature check. Build one per process.
+ * It sits on the token-burst hot path. HS256 tokens are checked with node:crypto's synchronous
+ * HMAC (fast-jwt): WebCrypto's promise-per-call machinery cost several times the HMAC itself.
+ * JWKS tokens go through jose (key set fetching, caching and rotation). A verified token is
+ * remembered by its exact string until its `exp`: a client repeating its request costs a map
+ * lookup, not a signature check. Build one per process.
  */
 export class IdentityVerifier {
-  private readonly key: JWTVerifyGetKey;
-  private readonly options: JWTVerifyOptions;
+  private readonly hmac: ((token: string) => JWTPayload) | null;
+  private readonly jwks: JWTVerifyGetKey | null;
+  private readonly jwksOptions: JWTVerifyOptions;
   private readonly verified: LRUCache<string, Identity>;
 
   constructor(opts: IdentityVerifierOptions) {
     if (!opts.secret && !opts.jwksUrl) throw new Error('IdentityVerifier needs a secret or a JWKS URL');
-    const secret = opts.secret ? importHmacKey(opts.secret, 'verify') : null;
-    const jwks: JWTVerifyGetKey | null = opts.jwksUrl
+    // fast-jwt checks iss/aud only when present, so configured ones are also required.
+    this.hmac = opts.secret
+      ? createVerifier({
+          key: opts.secret,
+          algorithms: ['HS256'],
+          requiredClaims: ['sub', 'exp', ...(opts.issuer ? ['iss'] : []), ...(opts.audience ? ['aud'] : [])],
+          ...(opts.issuer ? { allowedIss: opts.issuer } : {}),
+          ...(opts.audience ? { allowedAud: opts.audience } : {}),
+        })
+      : null;
+    this.jwks = opts.jwksUrl
       ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: opts.jwksCooldownMs ?? 30_000 })
       : null;
     // jose checks the header's alg against `algorithms` before asking for a key, so `none`
-    // and any algorithm not configured here never get this far.
-    this.key = async (header, token) => {
-      if (header.alg === 'HS256' && secret) return secret;
-      if (jwks) return jwks(header, token);
-      throw new IdentityError('No key for this token');
-    };
-    this.options = {
-      algorithms: [...(secret ? ['HS256'] : []), ...(jwks ? ['RS256', 'ES256'] : [])],
+    // and any algorithm not configured here never reach the key set.
+    this.jwksOptions = {
+      algorithms: ['RS256', 'ES256'],
       requiredClaims: ['sub', 'exp'],
       ...(opts.issuer ? { issuer: opts.issuer } : {}),
       ...(opts.audience ? { audience: opts.audience } : {}),
     };
     this.verified = new LRUCache({ max: opts.cacheSize ?? 50_000, ttl: MAX_CACHE_MS });
+  }
+
+  /** The verified payload; which key checks it follows the header's `alg`. */
+  private async payloadOf(token: string): Promise<JWTPayload> {
+    const { alg } = decodeProtectedHeader(token);
+    if (alg === 'HS256' && this.hmac) return this.hmac(token);
+    if (alg !== 'HS256' && this.jwks) return (await jwtVerify(token, this.jwks, this.jwksOptions)).payload;
+    throw new IdentityError('No key for this token');
   }
 
   /** The identity a token proves, or {@link IdentityError} (or {@link IdentityKeysUnavailableError}). */
@@ -108,7 +114,7 @@ export class IdentityVerifier {
     if (known && known.expiresAt > Date.now()) return known;
     let identity: Identity;
     try {
-      const { payload } = await jwtVerify(token, this.key, this.options);
+      const payload = await this.payloadOf(token);
       if (!uuid.safeParse(payload.sub).success) throw new IdentityError('sub must be a UUID');
       identity = { userId: String(payload.sub).toLowerCase(), expiresAt: Number(payload.exp) * 1000 };
     } catch (err) {

@@ -1,19 +1,18 @@
-import { createHash, randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { checkoutUpdate } from '../shared/definitions';
-import { ErrorType, errorTypeOf, tokenNotActive } from '../shared/errors';
-import { queueEntryWorkflowId } from '../shared/ids';
-import type { CheckoutRequest, PaymentView, QueueEntryInput, QueueStatus } from '../shared/types';
-import { callAfterRunEnds } from '../temporal';
+import type { QueueService } from '../queue/service';
+import { SeatState } from '../seats/seat-state';
+import { tokenNotActive } from '../shared/errors';
+import type { PaymentView, QueueStatus } from '../shared/types';
 import { readIdempotencyKey, replayOf, requestHash } from './idempotency';
-import { ledgerHead } from './queries';
+import { checkout } from './payment';
+import type { SettlementNotices } from './settlement-notices';
 
 export interface CheckoutDeps {
   dataSource: DataSource;
-  temporal: Client;
-  config: { taskQueue: string };
+  queue: Pick<QueueService, 'complete'>;
+  seatState: Pick<SeatState, 'settle'>;
+  settlementNotices: Pick<SettlementNotices, 'send'>;
 }
 
 /** The payer, as the gate read their queue token. */
@@ -47,12 +46,13 @@ async function storedPayment(db: DataSource, userId: string, key: string, hash: 
  * `POST /v1/payments`: pays the payer's held reservations in one payment.
  *
  * A retry with a stored Idempotency-Key gets the first 201 at once (even with the token that
- * payment spent). Otherwise the token must be ACTIVE, and the payment is the `checkout` update
- * of the payer's entry workflow (update-with-start, so an entry whose workflow the admission
- * has not started yet still works), whose local activity runs the transaction: one task-queue
- * round trip. Identical concurrent retries share one update id, so Temporal runs the update
- * once and hands all of them its outcome; the ledger head is part of the id because Temporal
- * also keeps a failed outcome (after a 402 and a charge, the retry must run again).
+ * payment spent). Otherwise the token must be ACTIVE, and the checkout transaction runs right
+ * here (src/money/payment.ts): the holds are judged by the request's arrival, the payment
+ * records the token it spends (a token pays once, so two payments sent together for different
+ * holds cannot both pass), and identical concurrent retries meet at the Idempotency-Key row.
+ * Then the token is spent in Redis and the seat pre-filter updated, before the 201. The
+ * workflows hear of it right after, off the answer's path ({@link SettlementNotices}): MySQL
+ * already guards every release, so the answer never waits for Temporal.
  */
 export async function pay(deps: CheckoutDeps, payer: Payer, order: PaymentOrder): Promise<PaymentView> {
   const { userId } = payer;
@@ -64,45 +64,16 @@ export async function pay(deps: CheckoutDeps, payer: Payer, order: PaymentOrder)
   }
   if (payer.status !== 'ACTIVE' || payer.activeUntil === null) throw tokenNotActive(payer.status);
 
-  const request: CheckoutRequest = {
+  const result = await checkout(deps.dataSource, {
     userId,
     tokenId: payer.tokenId,
     reservationIds: [...order.reservationIds],
     arrivedAt: order.arrivedAt,
+    paymentId: randomUUID(),
     ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
-  };
-  const updateId = key
-    ? createHash('sha256')
-        .update(['checkout', userId, key, hash, await ledgerHead(deps.dataSource, userId)].join('\0'))
-        .digest('hex')
-    : randomUUID();
-  const entry: QueueEntryInput = { userId, tokenId: payer.tokenId, activeUntil: payer.activeUntil };
-  const run = (): Promise<PaymentView> =>
-    deps.temporal.workflow.executeUpdateWithStart(checkoutUpdate, {
-      args: [request],
-      updateId,
-      startWorkflowOperation: new WithStartWorkflowOperation('queueEntryWorkflow', {
-        workflowId: queueEntryWorkflowId(userId),
-        taskQueue: deps.config.taskQueue,
-        args: [entry],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      }),
-    });
-  try {
-    // The run of the user's previous entry may still be ending: then wait for it and start ours.
-    return await callAfterRunEnds(
-      deps.temporal,
-      queueEntryWorkflowId(userId),
-      run,
-      (err) => errorTypeOf(err) === ErrorType.ENTRY_SUPERSEDED,
-    );
-  } catch (err) {
-    // If this request's key was committed meanwhile (a concurrent retry won), its answer is the answer.
-    if (key && errorTypeOf(err) === ErrorType.RESERVATION_NOT_HELD) {
-      const stored = await storedPayment(deps.dataSource, userId, key, hash);
-      if (stored) return stored;
-    }
-    throw err;
-  }
+  });
+  await deps.queue.complete(userId, payer.tokenId);
+  await SeatState.quietly(() => deps.seatState.settle(result.settled));
+  deps.settlementNotices.send(userId, payer.tokenId, result.settled);
+  return result.payment;
 }

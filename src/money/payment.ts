@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { ResultHeader } from '../db/sql';
-import { inTransaction } from '../db/sql';
+import { inTransaction, isDuplicateKey } from '../db/sql';
 import { releaseReservation } from '../seats/holds';
 import { liveHolds, loadReservations, seatOf } from '../seats/reservations';
 import type { StoredReservation } from '../seats/reservations';
@@ -14,6 +14,8 @@ import type { BalanceRow } from './queries';
 /** What a checkout pays: the user's reservations, judged at the moment the request arrived. */
 export interface PaymentRequest {
   userId: string;
+  /** The queue token the payment spends; a token pays once (unique in `payments`). */
+  tokenId?: string;
   reservationIds: readonly string[];
   /** Epoch ms the request reached the API. */
   arrivedAt: number;
@@ -104,13 +106,16 @@ async function payInTransaction(
   const paymentId = request.paymentId ?? randomUUID();
   // DATETIME(3) keeps milliseconds, so the stored time reads back exactly as answered.
   const paidAt = new Date();
-  await tx.query('INSERT INTO payments (id, user_id, amount, balance_after, paid_at) VALUES (?, ?, ?, ?, ?)', [
-    paymentId,
-    userId,
-    amount,
-    balance,
-    paidAt,
-  ]);
+  try {
+    await tx.query(
+      'INSERT INTO payments (id, user_id, token_id, amount, balance_after, paid_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [paymentId, userId, request.tokenId ?? null, amount, balance, paidAt],
+    );
+  } catch (err) {
+    // Another payment spent this token first (sent at the same time, for other holds).
+    if (isDuplicateKey(err)) throw reservationNotHeld();
+    throw err;
+  }
   await tx.query(
     `INSERT INTO payment_reservations (payment_id, reservation_id) VALUES ${ids.map(() => '(?, ?)').join(', ')}`,
     ids.flatMap((id) => [paymentId, id]),

@@ -56,18 +56,6 @@ export async function readBalance(db: Queryable, userId: string): Promise<number
   return rows[0] ? Number(rows[0].balance) : 0;
 }
 
-/**
- * Id of the user's newest ledger row (0 when none): it changes whenever the balance does, so
- * it tells two attempts of the same request apart when a charge came in between.
- */
-export async function ledgerHead(db: Queryable, userId: string): Promise<string> {
-  const [row] = await db.query<Array<{ head: string | null }>>(
-    'SELECT MAX(id) AS head FROM ledger_entries WHERE user_id = ?',
-    [userId],
-  );
-  return String(row?.head ?? 0);
-}
-
 export interface LedgerView {
   type: LedgerType;
   amount: number;

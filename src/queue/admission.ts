@@ -1,12 +1,10 @@
 import type { Client } from '@temporalio/client';
+import { Semaphore } from 'async-mutex';
 import { admitSignal } from '../shared/definitions';
 import { queueEntryWorkflowId } from '../shared/ids';
 import type { QueueEntryInput } from '../shared/types';
 import type { Admission, QueueService } from './service';
 import type { QueueSettingsStore } from './settings';
-
-/** How many entry workflow starts one tick has under way at once. */
-const START_CONCURRENCY = 32;
 
 export interface AdmissionDeps {
   queue: QueueService;
@@ -15,15 +13,24 @@ export interface AdmissionDeps {
   /** The task queue entry workflows run on. */
   taskQueue: string;
   warn?: (message: string, meta: Record<string, unknown>) => void;
+  /**
+   * The process's starter, which keeps starts that outlast a tick running into the next one.
+   * Without it the tick starts every pending admission itself and waits for all of them.
+   */
+  starter?: EntryStarter;
+  /** How long the tick waits for this round of starts (default: until all settle). */
+  startWaitMs?: number;
 }
 
 export interface TickOutcome {
   admitted: number;
   expired: number;
-  /** Entry workflows started (or found running) this tick. */
+  /** Entry workflows started (or found running) while the tick waited. */
   started: number;
   /** Admissions whose start failed; they stay in the outbox for the next tick. */
   failed: number;
+  /** Starts still under way when the tick returned (they go on in the background). */
+  inFlight: number;
 }
 
 /**
@@ -34,22 +41,67 @@ export interface TickOutcome {
  * mid-tick, or a start that fails, is made good by the next tick; the slot is never lost
  * either way, because the admit script also frees lapsed slots by their time.
  *
+ * The tick waits for its starts at most `startWaitMs`: when Temporal answers slower than the
+ * admission rate asks, the next tick still admits on time and the starts catch up behind it
+ * (the backlog shows as `inFlight`), instead of every tick taking as long as its slowest start.
+ *
  * Temporal work therefore follows the admission rate the operator sets, never the arrival rate.
  */
 export async function admissionTick(deps: AdmissionDeps): Promise<TickOutcome> {
   const settings = await deps.settings.read();
   const { admitted, expired } = await deps.queue.admit(settings);
   const pending = await deps.queue.pendingAdmissions();
-  let started = 0;
-  let failed = 0;
-  for (let i = 0; i < pending.length; i += START_CONCURRENCY) {
-    const batch = pending.slice(i, i + START_CONCURRENCY);
-    const results = await Promise.all(batch.map((admission) => startEntry(deps, admission)));
-    const ok = results.filter(Boolean).length;
-    started += ok;
-    failed += results.length - ok;
+  const starter = deps.starter ?? new EntryStarter(deps);
+  const round = await starter.startAll(pending, deps.startWaitMs ?? Number.POSITIVE_INFINITY);
+  return { admitted, expired, ...round };
+}
+
+type StarterDeps = Pick<AdmissionDeps, 'queue' | 'temporal' | 'taskQueue' | 'warn'>;
+
+/** How many entry workflow starts a process has under way at once. */
+const START_CONCURRENCY = 32;
+
+/**
+ * Starts entry workflows for outbox items, at most {@link START_CONCURRENCY} at once per
+ * process, each item once while its start is under way (a tick that finds it still pending
+ * leaves it to the start already running). Build one per worker process.
+ */
+export class EntryStarter {
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  private readonly slots = new Semaphore(START_CONCURRENCY);
+
+  constructor(private readonly deps: StarterDeps) {}
+
+  /**
+   * Starts every admission not already under way; resolves once this round has settled or
+   * `waitMs` has passed, with how many of the round started or failed by then.
+   */
+  async startAll(
+    pending: readonly Admission[],
+    waitMs: number,
+  ): Promise<{ started: number; failed: number; inFlight: number }> {
+    let started = 0;
+    let failed = 0;
+    const round = pending.map((admission) => {
+      let start = this.inFlight.get(admission.raw);
+      if (!start) {
+        start = this.slots.runExclusive(() => startEntry(this.deps, admission));
+        this.inFlight.set(admission.raw, start);
+        void start.finally(() => this.inFlight.delete(admission.raw));
+      }
+      return start.then((ok) => {
+        if (ok) started += 1;
+        else failed += 1;
+      });
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const waited = Number.isFinite(waitMs)
+      ? new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))
+      : new Promise<void>(() => undefined);
+    await Promise.race([Promise.all(round), waited]);
+    clearTimeout(timer);
+    return { started, failed, inFlight: pending.length - started - failed };
   }
-  return { admitted, expired, started, failed };
 }
 
 /**
@@ -58,7 +110,7 @@ export async function admissionTick(deps: AdmissionDeps): Promise<TickOutcome> {
  * second one starting (the same admission again is ignored by it; a run of an older entry that
  * is still ending hands over to this one when it ends).
  */
-async function startEntry(deps: AdmissionDeps, admission: Admission): Promise<boolean> {
+async function startEntry(deps: StarterDeps, admission: Admission): Promise<boolean> {
   const input: QueueEntryInput = {
     userId: admission.userId,
     tokenId: admission.tokenId,

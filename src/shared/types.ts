@@ -82,6 +82,17 @@ export interface ReservationView {
   heldUntil: string;
 }
 
+/**
+ * What the hold step answers the reservation workflow: the reservation, and how long the hold
+ * had left when the step finished. The workflow's clock stands still while a local activity
+ * runs, so its timer counts from this rather than from `heldUntil − Date.now()`, which would
+ * release every hold late by the time its hold step took.
+ */
+export interface HeldSeat extends ReservationView {
+  /** Absent in results recorded before it was added. */
+  remainingMs?: number;
+}
+
 /** v1 `pay` update of one reservation (legacy runs; see payUpdate). */
 export interface PayRequest {
   reservationId: string;

@@ -32,8 +32,9 @@ const { finishEntry } = proxyActivities<Activities>({
   retry: { initialInterval: '200 ms', maximumInterval: '5 seconds' },
 });
 
-// The checkout runs in the worker that handles the update's workflow task: the payment crosses
-// the task queue once (update in, answer out), and its result is still recorded in history.
+// The `checkout` update serves API processes of the previous version during a rolling deploy
+// (today's API runs the same transaction itself and then signals `complete`). It runs in the
+// worker that handles the update's workflow task, and its result is recorded in history.
 const { checkout } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '100 ms', maximumInterval: '1 second', maximumAttempts: 5 },
@@ -43,14 +44,14 @@ const { checkout } = proxyLocalActivities<Activities>({
  * One admitted user's entry (id `queue-entry:<userId>`), started by the admission tick with the
  * active window in its input. It holds the slot until the window ends (a hold moves the end to
  * the hold's `heldUntil`: the timer then asks Redis and sleeps on), or until the user pays
- * through the `checkout` update, which spends the token; either way the slot is freed. A run of
+ * (the API spends the token, frees the slot and signals `complete`); either way the slot is freed. A run of
  * an older entry that is still ending when the user is admitted again hands over to the new
  * entry by continuing as new.
  */
 export async function queueEntryWorkflow(input: QueueEntryInput): Promise<QueueEntryState> {
   let status: QueueStatus = input.activeUntil === undefined ? 'WAITING' : 'ACTIVE';
   let activeUntil: number | null = input.activeUntil ?? null;
-  /** v1: a reservation workflow signalled the payment. */
+  /** The payment was made outside this run (v1: by a reservation workflow; now: by the API). */
   let completedBySignal = false;
   let checkedOut: CheckoutResult | null = null;
   let checkoutKey: string | undefined;
@@ -139,6 +140,8 @@ export async function queueEntryWorkflow(input: QueueEntryInput): Promise<QueueE
     }
   }
   const done = checkedOut as CheckoutResult | null;
+  // The API ran the checkout itself and said so (v2 runs; v1 runs handled it above).
+  if (!done && completedBySignal && input.activeUntil !== undefined) setStatus('COMPLETED');
   if (done) {
     setStatus('COMPLETED');
     // After the payer has its answer: each reservation workflow learns what the checkout

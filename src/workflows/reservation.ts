@@ -57,6 +57,8 @@ const { markEntryCompleted } = proxyLocalActivities<Activities>({
  * activation (the mutex takes a microtask, which orders commands differently).
  */
 export const LOCAL_SEAT_STEPS = 'reservation-local-seat-steps';
+/** Patch: runs recorded before it timed the hold from `heldUntil − Date.now()` (see HeldSeat). */
+export const TIMER_FROM_HOLD_STEP = 'reservation-timer-from-hold-step';
 
 /**
  * One run per hold of one seat (id `reservation:<concertId>:<date>:<seatNo>`). The `hold`
@@ -70,6 +72,8 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   const current = patched(LOCAL_SEAT_STEPS);
   const { holdSeat, releaseSeat } = current ? local : remote;
   let reservation: ReservationView | null = null;
+  /** What the hold step said was left of the hold, when it said so. */
+  let remainingMs: number | undefined;
   let payment: PaymentView | null = null;
   let paymentKey: string | undefined;
   let claimed = false;
@@ -110,7 +114,8 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
     async (request) => {
       claimed = true;
       try {
-        const view = await holdSeat(request);
+        const { remainingMs: left, ...view } = await holdSeat(request);
+        remainingMs = left;
         upsertSearchAttributes([{ key: SA.userId, value: view.userId }]);
         setStatus(view);
         return view;
@@ -179,7 +184,11 @@ export async function reservationWorkflow(input: ReservationWorkflowInput): Prom
   await settledHold();
   const held = reservation as ReservationView | null;
   if (held) {
-    const settled = await condition(() => ended, Math.max(1, Date.parse(held.heldUntil) - Date.now()));
+    const lapsesIn =
+      remainingMs !== undefined && patched(TIMER_FROM_HOLD_STEP)
+        ? remainingMs
+        : Date.parse(held.heldUntil) - Date.now();
+    const settled = await condition(() => ended, Math.max(1, lapsesIn));
     // The hold lapsed; a handler already under way finishes first and decides.
     if (!settled) await exclusive(async () => (ended ? undefined : release('EXPIRED')));
   }

@@ -7,6 +7,8 @@ import { testConfig } from '../../scripts/lib/config';
 import { DATE, lapseHold, moneyOf, newConcert } from '../helpers/money';
 import { validateResponse } from '../helpers/openapi';
 import type { QueueStatus } from '../../src/shared/types';
+import { reservationStateQuery, reservationWorkflowId } from '../../src/shared';
+import { until } from '../../scripts/lib/wait';
 
 describe('payments (API, in-process worker)', () => {
   let stack: InProcessStack;
@@ -174,6 +176,42 @@ describe('payments (API, in-process worker)', () => {
     expect(state.ledger).toEqual([
       { type: 'PAYMENT', amount: 17_000, balanceAfter: 33_000, paymentId: res.body.paymentId },
     ]);
+  });
+
+  test('when a payment is answered, then the reservation workflow hears of it and ends CONFIRMED without releasing the seat', async () => {
+    const concertId = await concert();
+    const user = await newUser(50_000);
+    const reservationId = await hold(user, concertId, 9);
+    const handle = stack.temporal.workflow.getHandle(reservationWorkflowId(concertId, DATE, 9));
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+    expect((await pay(user, { reservationId })).status).toBe(201);
+    // The 201 did not wait for Temporal; the workflow learns it right after (its 300 s timer is far off).
+    const ended = await until(
+      'the reservation workflow ends',
+      () => handle.describe(),
+      (d) => d.status.name !== 'RUNNING',
+    );
+    expect(ended.status.name).toBe('COMPLETED');
+    expect((await handle.query(reservationStateQuery)).reservation?.status).toBe('CONFIRMED');
+    expect((await rowsOf([reservationId]))[0]).toEqual({ status: 'CONFIRMED', seat: 'SOLD' });
+  });
+
+  test('when one token pays two different holds in two requests at once, then exactly one payment goes through and the other is 409', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const first = await hold(user, concertId, 11);
+    const second = await hold(user, concertId, 12);
+    const answers = await Promise.all([pay(user, { reservationId: first }), pay(user, { reservationId: second })]);
+    expect(answers.map((a) => a.status).sort()).toEqual([201, 409]);
+    const refused = answers.find((a) => a.status === 409)!;
+    expect(refused.body.error.code).toBe('RESERVATION_NOT_HELD');
+    const state = await moneyOf(stack.db.dataSource, user.userId);
+    expect(state.payments).toHaveLength(1);
+    const paidSeat = answers.find((a) => a.status === 201)!.body.amount as number;
+    expect(state.balance).toBe(100_000 - paidSeat);
+    // The paid hold is SOLD; the other one was released by the payment (the token is spent).
+    const rows = await rowsOf([first, second]);
+    expect(rows.map((r) => r.seat).sort()).toEqual(['AVAILABLE', 'SOLD']);
   });
 
   test('when the balance is short, then 402 and the hold stays; after a charge the same request pays', async () => {

@@ -9,7 +9,7 @@ import { createApp } from '../../src/api/app';
 import { errorHandler } from '../../src/api/errors';
 import { authOf, requireToken } from '../../src/api/gate';
 import { TokenService } from '../../src/api/tokens';
-import { admissionTick } from '../../src/queue/admission';
+import { admissionTick, EntryStarter } from '../../src/queue/admission';
 import { entryStateQuery, queueEntryWorkflowId, SA } from '../../src/shared';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -126,6 +126,44 @@ describe('queue API', () => {
       expect((await stack.deps.queue.pendingAdmissions()).map((a) => a.userId)).not.toContain(userId);
       const state = await entryWorkflow(userId).query(entryStateQuery);
       expect(state).toMatchObject({ tokenId, status: 'ACTIVE', activeUntil: (await current(token)).body.activeUntil });
+    });
+
+    it('when entry workflow starts outlast the tick, then the tick returns on time and the next tick does not start them twice', async () => {
+      const entered = await enter();
+      const { userId } = entered.body as { userId: string };
+      let calls = 0;
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const slow = {
+        workflow: {
+          signalWithStart: async (...args: Parameters<Client['workflow']['signalWithStart']>) => {
+            calls += 1;
+            await held;
+            return stack.temporal.workflow.signalWithStart(...args);
+          },
+        },
+      } as unknown as Client;
+      const deps = {
+        queue: stack.deps.queue,
+        settings: stack.deps.queueSettings,
+        temporal: slow,
+        taskQueue: stack.deps.config.taskQueue,
+      };
+      const starter = new EntryStarter(deps);
+      await stack.redis.hset(stack.deps.keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
+      const first = await admissionTick({ ...deps, starter, startWaitMs: 50 });
+      expect(first.admitted).toBeGreaterThanOrEqual(1);
+      expect([first.started, first.failed, first.inFlight]).toEqual([0, 0, first.admitted]);
+      const second = await admissionTick({ ...deps, starter, startWaitMs: 50 });
+      expect(second.inFlight).toBe(first.admitted);
+      expect(calls).toBe(first.admitted);
+
+      release();
+      const third = await admissionTick({ ...deps, starter });
+      expect(third.started).toBeGreaterThanOrEqual(first.admitted);
+      expect(calls).toBe(first.admitted);
+      expect(await stack.redis.hget(stack.deps.keys.entry(userId), 'workflow')).toBe('1');
+      expect(await stack.deps.queue.pendingAdmissions()).toEqual([]);
     });
 
     it('when users enter one after another, then positions follow arrival order', async () => {

@@ -7,6 +7,7 @@ import { createActivities } from '../../src/activities';
 import { createApp } from '../../src/api/app';
 import type { AppDeps } from '../../src/api/deps';
 import { TokenService } from '../../src/api/tokens';
+import { SettlementNotices } from '../../src/money/settlement-notices';
 import type { Config } from '../../src/config';
 import { identityVerifierFor } from '../../src/identity';
 import type { IdentityVerifier } from '../../src/identity';
@@ -56,6 +57,7 @@ export async function startInProcessStack(
     log: pino({ level: cfg.logLevel }),
     tokens: new TokenService(cfg.tokenSecret),
     identity: identity ?? identityVerifierFor(cfg),
+    settlementNotices: new SettlementNotices(temporal),
     shutdownHooks: [],
   };
   const app = createApp(deps);
@@ -82,6 +84,7 @@ export async function startInProcessStack(
     redis,
     temporal,
     async stop() {
+      await deps.settlementNotices.drain();
       for (const hook of deps.shutdownHooks) await hook();
       for (const worker of workers) worker.shutdown();
       await running;

@@ -148,6 +148,24 @@ describe('queue entry workflow (time-skipping)', () => {
     });
   });
 
+  it('when the API signals that the admitted user paid, then the entry ends COMPLETED at once without another finish', async () => {
+    await withWorker(async (taskQueue, finished) => {
+      const activeUntil = (await env.currentTimeMs()) + TTL_MS;
+      const { tokenId, handle } = await startAdmitted(taskQueue, activeUntil);
+      // A notice about another token (an older entry of the same user) changes nothing.
+      await handle.signal(completeSignal, { tokenId: randomUUID() });
+      expect((await handle.query(entryStateQuery)).status).toBe('ACTIVE');
+      await handle.signal(completeSignal, { tokenId });
+      expect((await handle.result()).status).toBe('COMPLETED');
+      // The API already spent the token and freed the slot in Redis: nothing is finished again.
+      expect(finished).toEqual([]);
+      const described = await handle.describe();
+      expect(described.typedSearchAttributes.get(SA.queueStatus)).toBe('COMPLETED');
+      // It ended on the notice, not at the window's end.
+      expect(described.closeTime!.getTime()).toBeLessThan(activeUntil);
+    });
+  });
+
   it('when a hold moved the window past its end, then the entry sleeps on until the new end', async () => {
     const start = await env.currentTimeMs();
     const extended = start + TTL_MS + 240_000;

@@ -22,6 +22,10 @@ describe('replay of recorded histories (scripts/record-histories.ts)', () => {
       'v1-reservation-cancelled.json',
       'v1-reservation-expired.json',
       'v1-reservation-paid.json',
+      // Recorded before the hold step reported the hold's remaining time (patch reservation-timer-from-hold-step).
+      'v2-reservation-cancelled.json',
+      'v2-reservation-expired.json',
+      'v2-reservation-settled.json',
     ]);
   });
 

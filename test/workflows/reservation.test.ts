@@ -8,6 +8,7 @@ import {
   reservationStateQuery,
   SA,
   settledSignal,
+  type HeldSeat,
   type HoldRequest,
   type PaymentView,
   type ReleaseRequest,
@@ -26,10 +27,11 @@ function fakeActivities(env: TestWorkflowEnvironment) {
   };
   let held: ReservationView | null = null;
   const activities = {
-    holdSeat: async (req: HoldRequest): Promise<ReservationView> => {
+    holdSeat: async (req: HoldRequest): Promise<HeldSeat> => {
       const now = await env.currentTimeMs();
       held = { ...req, price: 50_000, status: 'HELD', heldUntil: new Date(now + HOLD_SECONDS * 1000).toISOString() };
-      return held;
+      // As the real step does: what is left of the hold when the step ends.
+      return { ...held, remainingMs: Date.parse(held.heldUntil) - (await env.currentTimeMs()) };
     },
     releaseSeat: async (req: ReleaseRequest): Promise<ReservationView> => {
       calls.release.push(req);
@@ -66,6 +68,32 @@ describe('reservation workflow (time-skipping)', () => {
     const request = holdRequest();
     return { ...(await startHold(env.client, taskQueue, request)), request };
   }
+
+  it('when the hold step reports how long the hold has left, then the timer counts from that, not from the workflow clock', async () => {
+    // The workflow clock stands still while a local activity runs; a slow hold step (here, one
+    // that says 90 s of the hold went by inside it) must not push the release past heldUntil.
+    const taskQueue = `tq-${randomUUID()}`;
+    const { activities, calls } = fakeActivities(env);
+    const slowStep = {
+      ...activities,
+      holdSeat: async (req: HoldRequest) => ({ ...(await activities.holdSeat(req)), remainingMs: 210_000 }),
+    };
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      ...workflowCode,
+      activities: slowStep,
+    });
+    await worker.runUntil(async () => {
+      const { view, handle } = await holdWith(slowStep, taskQueue);
+      expect(view).not.toHaveProperty('remainingMs');
+      await handle.result();
+      const early = Date.parse(view.heldUntil) - calls.releasedAt[0]!;
+      // Without the step's figure the release would come at heldUntil or later (early ≤ 0).
+      expect(early).toBeGreaterThan(60_000);
+      expect(early).toBeLessThanOrEqual(90_000);
+    });
+  });
 
   it('when a hold is not paid, then the seat is released after exactly SEAT_HOLD_SECONDS of workflow time', async () => {
     const { activities, calls } = fakeActivities(env);
