@@ -72,20 +72,13 @@ describe('reservation workflow (time-skipping)', () => {
   it('when the hold step reports how long the hold has left, then the timer counts from that, not from the workflow clock', async () => {
     // The workflow clock stands still while a local activity runs; a slow hold step (here, one
     // that says 90 s of the hold went by inside it) must not push the release past heldUntil.
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities, calls } = fakeActivities(env);
     const slowStep = {
       ...activities,
       holdSeat: async (req: HoldRequest) => ({ ...(await activities.holdSeat(req)), remainingMs: 210_000 }),
     };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities: slowStep,
-    });
-    await worker.runUntil(async () => {
-      const { view, handle } = await holdWith(slowStep, taskQueue);
+    await withTestWorker(env, { activities: slowStep }, async (taskQueue) => {
+      const { view, handle } = await holdWith(taskQueue);
       expect(view).not.toHaveProperty('remainingMs');
       await handle.result();
       const early = Date.parse(view.heldUntil) - calls.releasedAt[0]!;
