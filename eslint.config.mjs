@@ -76,13 +76,17 @@ export default tseslint.config(
   },
   {
     // Shared process helpers live in scripts/lib: bench imports them, never the other way round.
-    files: ['scripts/**/*.ts', 'test/**/*.ts'],
+    files: ['scripts/lib/**/*.ts', 'test/**/*.ts'],
     rules: {
       'import/no-restricted-paths': [
         'error',
         {
           zones: [
-            { target: ['./scripts', './test'], from: './bench', message: 'scripts and tests never import bench/.' },
+            {
+              target: ['./scripts/lib', './test'],
+              from: './bench',
+              message: 'scripts/lib and tests never import bench/.',
+            },
           ],
         },
       ],

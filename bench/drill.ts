@@ -1,8 +1,14 @@
 /**
- * `npm run drill [-- --short]`: the fault drills at full size (see scripts/lib/drills.ts), each
- * against 2 api + 2 worker processes, an on-disk Temporal dev server and, for the Redis
- * drill, a private redis-server, all started (and stopped) here. Prints every invariant and
- * writes bench/results/drill-latest.json and .md (the stamp inside) (with --short: /tmp/concert-bench-quick).
+ * `npm run drill [-- --short] [--profile=embedded|cluster]`: the fault drills at full size (see
+ * scripts/lib/drills.ts), each against 2 api + 2 worker processes, an on-disk Temporal dev
+ * server and, for the Redis drill, a private redis-server, all started (and stopped) here.
+ * Prints every invariant and writes bench/results/drill-latest.json and .md (the stamp inside)
+ * (with --short: /tmp/concert-bench-quick).
+ *
+ * `--profile=cluster`: the drills of scripts/lib/cluster-drills.ts against the cluster profile's
+ * infrastructure (started, or reused when `npm run start:cluster` runs): kill -9 the Temporal
+ * history service mid sell-out, kill -9 one Redis Cluster master; results in
+ * bench/results/drill-cluster-latest.*.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +17,9 @@ import { ensureMariaDb, ensureRedis } from '../scripts/provision';
 import { loadConfig } from '../src/config';
 import { testConfig } from '../scripts/lib/config';
 import { DevServer, ensureWorkflowBundle } from '../scripts/lib/dev-server';
+import { startClusterInfra } from '../scripts/cluster/profile';
+import { setProgressSink } from '../scripts/cluster/proc';
+import { historyKillDrill, redisMasterKillDrill } from '../scripts/lib/cluster-drills';
 import * as drills from '../scripts/lib/drills';
 import type { DrillResult } from '../scripts/lib/drills';
 import { ROOT } from '../scripts/lib/process';
@@ -51,13 +60,11 @@ async function main(): Promise<void> {
   process.env.TEST_LOG_DIR = path.join(workDir, 'logs');
   cleanups.push(async () => rmSync(workDir, { recursive: true, force: true }));
   const size = short ? drills.SHORT : drills.FULL_DRILL;
+  const profile = (process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1] ?? 'embedded') as
+    | 'embedded'
+    | 'cluster';
+  if (profile !== 'embedded' && profile !== 'cluster') throw new Error(`unknown --profile=${String(profile)}`);
   await ensureWorkflowBundle(workDir);
-  say('starting an on-disk Temporal dev server and a private redis-server…');
-  const temporal = await DevServer.start(path.join(workDir, 'temporal'), 'disk');
-  cleanups.push(() => temporal.destroy());
-  const redis = await PrivateRedis.start(path.join(workDir, 'redis'));
-  cleanups.push(() => redis.down());
-  const base = testConfig({ temporalAddress: temporal.address, logLevel: 'warn' });
 
   const results: DrillResult[] = [];
   const run = async (name: string, fn: () => Promise<DrillResult>): Promise<void> => {
@@ -78,24 +85,49 @@ async function main(): Promise<void> {
     }
   };
 
-  say('starting 2 api + 2 worker processes…');
-  const stack = await drills.startDrillStack(base, { seatHoldSeconds: size.holdSeconds });
-  cleanups.push(() => stack.stop());
-  await run('workers killed', () => drills.workerKillDrill(stack, size, say));
-  await run('Temporal restarted', () => drills.temporalRestartDrill(stack, temporal, size, say));
-  await run('api restarted', () => drills.apiRestartDrill(stack, temporal, size, say));
-  await stack.stop();
-  await run('Redis restarted empty', () => drills.redisRestartDrill(base, redis, size, say));
+  if (profile === 'cluster') {
+    say('the cluster profile: PostgreSQL, the Temporal services, the Redis Cluster (reused when running)…');
+    setProgressSink((msg) => say(`  ${msg}`));
+    const infra = await startClusterInfra({ uiPort: false });
+    cleanups.push(() => infra.stop());
+    const base = testConfig({
+      temporalAddress: infra.temporalAddress,
+      redisUrl: `redis://${infra.redisNodes[0] ?? '127.0.0.1:7000'}`,
+      redisClusterNodes: infra.redisNodes,
+      logLevel: 'warn',
+    });
+    say('starting 2 api + 2 worker processes against the cluster…');
+    const stack = await drills.startDrillStack(base, { seatHoldSeconds: size.holdSeconds });
+    cleanups.push(() => stack.stop());
+    await run('history service killed', () => historyKillDrill(stack, infra.temporal, size, say));
+    await run('Redis master killed', () => redisMasterKillDrill(stack, infra.redis, say));
+  } else {
+    say('starting an on-disk Temporal dev server and a private redis-server…');
+    const temporal = await DevServer.start(path.join(workDir, 'temporal'), 'disk');
+    cleanups.push(() => temporal.destroy());
+    const redis = await PrivateRedis.start(path.join(workDir, 'redis'));
+    cleanups.push(() => redis.down());
+    const base = testConfig({ temporalAddress: temporal.address, logLevel: 'warn' });
+    say('starting 2 api + 2 worker processes…');
+    const stack = await drills.startDrillStack(base, { seatHoldSeconds: size.holdSeconds });
+    cleanups.push(() => stack.stop());
+    await run('workers killed', () => drills.workerKillDrill(stack, size, say));
+    await run('Temporal restarted', () => drills.temporalRestartDrill(stack, temporal, size, say));
+    await run('api restarted', () => drills.apiRestartDrill(stack, temporal, size, say));
+    await stack.stop();
+    await run('Redis restarted empty', () => drills.redisRestartDrill(base, redis, size, say));
+  }
 
   const stamp = new Date(t0).toISOString().slice(0, 16).replace(':', '').replace('T', '-');
   const outDir = short ? path.join(os.tmpdir(), 'concert-bench-quick') : path.join(ROOT, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
-  const command = `npm run drill${short ? ' -- --short' : ''}`;
-  writeFileSync(path.join(outDir, `drill-latest.json`), JSON.stringify({ command, size, results }, null, 2) + '\n');
-  writeFileSync(path.join(outDir, `drill-latest.md`), markdown(stamp, command, results));
+  const command = `npm run drill${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+  const file = profile === 'cluster' ? 'drill-cluster-latest' : 'drill-latest';
+  writeFileSync(path.join(outDir, `${file}.json`), JSON.stringify({ command, size, results }, null, 2) + '\n');
+  writeFileSync(path.join(outDir, `${file}.md`), markdown(stamp, command, results));
   const failed = results.flatMap((r) => r.checks.filter((c) => !c.ok).map((c) => `${r.name}: ${c.name}`));
   say(failed.length ? `FAILED: ${failed.join('; ')}` : 'every drill invariant held');
-  say(`results: ${path.join(outDir, `drill-latest.md`)}`);
+  say(`results: ${path.join(outDir, `${file}.md`)}`);
   process.exitCode = failed.length ? 1 : 0;
 }
 

@@ -218,6 +218,8 @@ async function main(): Promise<void> {
           const map = await api.seats(job.probe.user.token, seat.concertId, seat.date, 1, 'freshness probe: read');
           probes++;
           if (map.status !== 200 || map.body.seats.some((s) => s.seatNo === seatNo)) stale++;
+          // Given back at once, so the prober never reaches MAX_HOLDS_PER_USER (a later scenario probes again).
+          await api.cancel(job.probe.user.token, held.body.reservationId, 0, 'freshness probe: cancel');
           await new Promise((r) => setTimeout(r, 50));
         }
       };

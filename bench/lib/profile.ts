@@ -13,6 +13,7 @@ import { DevServer } from '../../scripts/lib/dev-server';
 import type { TemporalStorage } from '../../scripts/lib/dev-server';
 import { ROOT } from '../../scripts/lib/process';
 import { startStack } from '../../scripts/lib/stack';
+import { findPids } from './cpu';
 import type { Watched } from './cpu';
 
 export type ProfileName = 'embedded' | 'cluster';
@@ -103,7 +104,8 @@ interface ClusterModule {
     redisNodes: string[];
     apis: Array<{ name: string; pid: number }>;
     workers: Array<{ name: string; pid: number }>;
-    temporal?: { processes?: Array<{ name: string; pid: number }> };
+    temporal?: { processes?: Record<string, { pid: number }> };
+    redis?: { processes?: Map<number, { pid: number }> };
     stop(): Promise<void>;
   }>;
 }
@@ -133,7 +135,13 @@ export function clusterProfile(): BenchProfile {
     async start(req) {
       const mod = (await import(CLUSTER_MODULE)) as ClusterModule;
       // The cluster decides where Redis and Temporal are; everything else comes from the bench's config.
-      const { REDIS_URL: _redis, TEMPORAL_ADDRESS: _temporal, PORT: _port, ...env } = configEnv(req.config);
+      const {
+        REDIS_URL: _redis,
+        REDIS_CLUSTER_NODES: _nodes,
+        TEMPORAL_ADDRESS: _temporal,
+        PORT: _port,
+        ...env
+      } = configEnv(req.config);
       const cluster = await mod.startClusterProfile({
         apis: req.apis,
         workers: req.workers,
@@ -141,12 +149,28 @@ export function clusterProfile(): BenchProfile {
         env: { ...env, ...req.env, ...(req.apiNodeArgs?.length ? { NODE_OPTIONS: req.apiNodeArgs.join(' ') } : {}) },
       });
       temporalAddress = cluster.temporalAddress;
-      temporalPids = (cluster.temporal?.processes ?? []).map((p) => ({ name: `temporal-${p.name}`, pid: p.pid }));
+      // Every Temporal service, Redis Cluster node and PostgreSQL backend is sampled, so each scenario's CPU splits per component.
+      temporalPids = [
+        ...Object.entries(cluster.temporal?.processes ?? {}).map(([name, p]) => ({
+          name: `temporal-${name}`,
+          pid: p.pid,
+        })),
+        ...[...(cluster.redis?.processes ?? new Map<number, { pid: number }>())].map(([port, p]) => ({
+          name: `redis-${port}`,
+          pid: p.pid,
+        })),
+        ...findPids('postgres').map((pid) => ({ name: 'postgres', pid })),
+      ];
       const startedAt = Date.now();
       return {
         urls: cluster.urls.apis,
         temporalAddress: cluster.temporalAddress,
-        config: { ...req.config, temporalAddress: cluster.temporalAddress, redisUrl: cluster.redisNodes[0] ?? '' },
+        config: {
+          ...req.config,
+          temporalAddress: cluster.temporalAddress,
+          redisUrl: `redis://${cluster.redisNodes[0] ?? '127.0.0.1:7000'}`,
+          redisClusterNodes: cluster.redisNodes,
+        },
         watched: [
           ...cluster.apis.map((p, i) => ({ name: `api-${i + 1}`, pid: p.pid })),
           ...cluster.workers.map((p, i) => ({ name: `worker-${i + 1}`, pid: p.pid })),

@@ -651,7 +651,7 @@ export async function chargesScenario(
     method: 'POST',
     items: users.map((u) => ({
       path: `/v1/users/${u.userId}/balance/charge`,
-      headers: { authorization: `Bearer ${u.token}`, 'idempotency-key': 'bench-charge-{seq}' },
+      headers: { authorization: `Bearer ${u.token}`, 'idempotency-key': `bench-${id}-{seq}` },
       body: JSON.stringify({ amount }),
     })),
     pick: 'random',

@@ -154,16 +154,44 @@ async function startApp(kind: 'api' | 'worker', name: string, env: Record<string
   return proc;
 }
 
+/** The infrastructure of the profile: PostgreSQL, the Temporal services (and UI) and the Redis Cluster. */
+export interface ClusterInfra {
+  temporalAddress: string;
+  namespace: string;
+  redisNodes: string[];
+  temporal: TemporalCluster;
+  redis: RedisCluster;
+  ui: ManagedProcess | null;
+  numHistoryShards: number;
+  frontendHttpPort: number;
+  uiPort: number | false;
+  pg: PostgresSettings;
+  databases: { main: string; visibility: string };
+  /** Stops what this call started (parts found running are left running), in reverse order. */
+  stop(): Promise<void>;
+}
+
+type Stops = Array<[string, () => Promise<void>]>;
+
+async function runStops(stops: Stops): Promise<void> {
+  for (const [name, stop] of stops.reverse()) {
+    try {
+      await stop();
+    } catch (err) {
+      say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  stops.length = 0;
+}
+
 /**
- * Starts the cluster profile (see the module comment). Resolves once nginx answers
- * `/readyz` with 200; on failure stops what it had started and rethrows.
+ * Starts (or adopts, when an earlier run left them running) PostgreSQL, the four Temporal
+ * services with the namespace registered, the UI and the Redis Cluster; no api, worker or
+ * nginx. Used by `npm run start:cluster -- --infra`, by `startClusterProfile` and by the
+ * integration tier on the cluster profile (test/helpers/global-setup.ts, TEST_PROFILE=cluster).
  */
-export async function startClusterProfile(options: ClusterProfileOptions = {}): Promise<ClusterProfile> {
+export async function startClusterInfra(options: ClusterProfileOptions = {}): Promise<ClusterInfra> {
   const config = loadConfig({ ...process.env, ...options.env });
-  const port = options.port ?? config.port;
-  const apis = options.apis ?? 2;
-  const workers = options.workers ?? 2;
-  const apiPorts = options.apiPorts ?? Array.from({ length: apis }, (_, i) => port + 1 + i);
   const redisPorts = options.redisPorts ?? [7000, 7001, 7002];
   const temporalPorts = options.temporalPorts ?? DEFAULT_TEMPORAL_PORTS;
   const frontendHttpPort = options.frontendHttpPort ?? DEFAULT_FRONTEND_HTTP_PORT;
@@ -173,36 +201,11 @@ export async function startClusterProfile(options: ClusterProfileOptions = {}): 
   const uiPort = options.uiPort ?? (envUiPort === 0 ? false : envUiPort);
   const pg = options.postgres ?? DEFAULT_POSTGRES;
   const namespace = config.temporalNamespace;
-
-  const stops: Array<[string, () => Promise<void>]> = [];
-  const stopAll = async (): Promise<void> => {
-    for (const [name, stop] of stops.reverse()) {
-      try {
-        await stop();
-      } catch (err) {
-        say(`stopping ${name} failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    stops.length = 0;
-  };
-  const owned = (name: string, part: Started): void => {
-    if (part.started) stops.push([name, () => part.stop()]);
-  };
-  const own = (proc: ManagedProcess): ManagedProcess => {
-    if (proc.owned)
-      stops.push([
-        proc.name,
-        async () => {
-          say(`stopping ${proc.name}`);
-          await proc.stop();
-        },
-      ]);
-    return proc;
-  };
-
+  const stops: Stops = [];
   try {
     say('PostgreSQL for Temporal persistence and visibility…');
-    owned('PostgreSQL', await ensurePostgres(pg));
+    const postgres = await ensurePostgres(pg);
+    if (postgres.started) stops.push(['PostgreSQL', () => postgres.stop()]);
     const binaries = ensureTemporalBinaries({ ui: uiPort !== false });
     const databases = { main: pg.databases[0] ?? 'temporal', visibility: pg.databases[1] ?? 'temporal_visibility' };
     ensureTemporalSchemas(binaries.sql, pg, databases);
@@ -222,20 +225,82 @@ export async function startClusterProfile(options: ClusterProfileOptions = {}): 
     await ensureNamespace(temporal.address, namespace, searchAttributeFlags, options.retentionDays ?? 1);
     let ui: ManagedProcess | null = null;
     if (uiPort !== false && binaries.ui) {
-      ui = own(
-        await startTemporalUi(
-          binaries.ui,
-          path.join(CLUSTER_DATA_DIR, 'temporal-ui'),
-          temporal.address,
-          uiPort,
-          namespace,
-        ),
+      ui = await startTemporalUi(
+        binaries.ui,
+        path.join(CLUSTER_DATA_DIR, 'temporal-ui'),
+        temporal.address,
+        uiPort,
+        namespace,
       );
+      const started = ui;
+      if (started.owned)
+        stops.push([
+          started.name,
+          async () => {
+            say(`stopping ${started.name}`);
+            await started.stop();
+          },
+        ]);
     }
 
     say('Redis Cluster…');
     const redis = await startRedisCluster(path.join(CLUSTER_DATA_DIR, 'redis'), redisPorts);
     stops.push(['Redis Cluster', () => redis.stop()]);
+    return {
+      temporalAddress: temporal.address,
+      namespace,
+      redisNodes: redis.nodes,
+      temporal,
+      redis,
+      ui,
+      numHistoryShards,
+      frontendHttpPort,
+      uiPort,
+      pg,
+      databases,
+      stop: () => runStops(stops),
+    };
+  } catch (err) {
+    say(
+      `start failed: ${err instanceof Error ? err.message : String(err)}; stopping what was started (logs in ${LOG_DIR})`,
+    );
+    await runStops(stops);
+    throw err;
+  }
+}
+
+/**
+ * Starts the cluster profile (see the module comment). Resolves once nginx answers
+ * `/readyz` with 200; on failure stops what it had started and rethrows.
+ */
+export async function startClusterProfile(options: ClusterProfileOptions = {}): Promise<ClusterProfile> {
+  const config = loadConfig({ ...process.env, ...options.env });
+  const port = options.port ?? config.port;
+  const apis = options.apis ?? 2;
+  const workers = options.workers ?? 2;
+  const apiPorts = options.apiPorts ?? Array.from({ length: apis }, (_, i) => port + 1 + i);
+
+  const stops: Stops = [];
+  const stopAll = (): Promise<void> => runStops(stops);
+  const owned = (name: string, part: Started): void => {
+    if (part.started) stops.push([name, () => part.stop()]);
+  };
+  const own = (proc: ManagedProcess): ManagedProcess => {
+    if (proc.owned)
+      stops.push([
+        proc.name,
+        async () => {
+          say(`stopping ${proc.name}`);
+          await proc.stop();
+        },
+      ]);
+    return proc;
+  };
+
+  try {
+    const infra = await startClusterInfra(options);
+    stops.push(['cluster infrastructure', () => infra.stop()]);
+    const { temporal, redis, ui, numHistoryShards, frontendHttpPort, uiPort, pg, databases, namespace } = infra;
 
     say('MariaDB…');
     owned('MariaDB', await ensureMariaDb(config.databaseUrl));

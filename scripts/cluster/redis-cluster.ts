@@ -57,6 +57,9 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       `nodes-${port}.conf`,
       '--cluster-node-timeout',
       '5000',
+      // A lost master (no replicas) takes only its own slots down; the other masters keep serving theirs.
+      '--cluster-require-full-coverage',
+      'no',
       '--appendonly',
       'yes',
       '--appendfsync',
@@ -78,6 +81,9 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       if (proc?.owned) {
         say(`stopping Redis node :${port}`);
         await proc.stop();
+        // Another run (a drill) may have restarted it meanwhile: its pid file names the replacement.
+        const replacement = runningPid(`redis-${port}`);
+        if (replacement && replacement !== proc.pid) await adoptProcess(`redis-${port}`, replacement).stop();
       }
     }
   };
@@ -102,6 +108,13 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       say(`starting Redis Cluster node on 127.0.0.1:${port}…`);
       processes.set(port, await launch(port));
     }
+    // A node listens before it has loaded its append-only file (it answers LOADING until then);
+    // asked too early, it looks like a node that never joined a cluster.
+    await waitUntil(
+      () => ports.every((p) => cli(p, 'ping').out.trim() === 'PONG'),
+      120_000,
+      `a Redis Cluster node did not finish loading its data (see redis-${first}.log)`,
+    );
     const formed = ports.every((p) => Number(clusterInfo(p).cluster_known_nodes ?? 0) === ports.length);
     if (!formed) {
       say(`forming the Redis Cluster (${nodes.join(' ')}, three masters, no replicas)…`);
@@ -116,6 +129,8 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       if (!created.ok) throw new Error(`redis-cli --cluster create failed:\n${created.out}`);
     }
     await waitOk();
+    // Nodes adopted from an earlier run get the same setting.
+    for (const port of ports) cli(port, 'config', 'set', 'cluster-require-full-coverage', 'no');
   } catch (err) {
     await stopAll();
     throw err;
@@ -127,7 +142,12 @@ export async function startRedisCluster(dataDir: string, ports: readonly number[
       await processes.get(port)?.kill9();
     },
     async restart(port) {
-      processes.set(port, await launch(port));
+      const launched = await launch(port);
+      // A restart keeps ownership: a node adopted from another run is left to that run to stop.
+      processes.set(
+        port,
+        processes.get(port)?.owned === false ? adoptProcess(`redis-${port}`, launched.pid) : launched,
+      );
       await waitOk();
     },
     stop: stopAll,

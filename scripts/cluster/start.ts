@@ -2,11 +2,34 @@
  * `npm run start:cluster`: the cluster profile in the foreground (see profile.ts). Prints
  * every endpoint once it is ready; Ctrl-C (or SIGTERM) stops everything it started, in
  * reverse order. A process of the profile that dies stops the rest too.
+ *
+ * `-- --infra`: only PostgreSQL, the Temporal services (and UI) and the Redis Cluster, for
+ * `npm run test:cluster`, the bench and the drills to reuse across their own app processes.
  */
-import { startClusterProfile } from './profile';
+import { startClusterInfra, startClusterProfile } from './profile';
 import { LOG_DIR, say } from './proc';
 
+async function infraOnly(): Promise<void> {
+  const infra = await startClusterInfra();
+  let stopping = false;
+  const shutdown = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping…');
+    await infra.stop();
+    say('stopped');
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+  say(`Temporal frontend   ${infra.temporalAddress}; ${infra.numHistoryShards} history shards`);
+  for (const [name, proc] of Object.entries(infra.temporal.processes)) say(`  ${name.padEnd(17)} pid ${proc.pid}`);
+  say(`Redis Cluster       REDIS_CLUSTER_NODES=${infra.redisNodes.join(',')}`);
+  say('infrastructure only (no api, worker or nginx); Ctrl-C stops what this run started.');
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--infra')) return infraOnly();
   const started = Date.now();
   const profile = await startClusterProfile();
   let stopping = false;

@@ -292,6 +292,9 @@ export async function startTemporalServices(
       if (proc?.owned) {
         say(`stopping Temporal ${service}`);
         await proc.stop();
+        // Another run (a drill) may have restarted it meanwhile: its pid file names the replacement.
+        const replacement = runningPid(procName(service));
+        if (replacement && replacement !== proc.pid) await adoptProcess(procName(service), replacement).stop();
       }
     }
   };
@@ -324,7 +327,9 @@ export async function startTemporalServices(
         10_000,
         `${service} port still open`,
       );
-      processes[service] = await launch(service);
+      const launched = await launch(service);
+      // A restart keeps ownership: a service adopted from another run is left to that run to stop.
+      processes[service] = old.owned ? launched : adoptProcess(procName(service), launched.pid);
       return processes[service];
     },
     stop,

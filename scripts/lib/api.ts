@@ -136,6 +136,10 @@ export class ServiceApi {
     return call<Reservation>(this.url(i), 'POST', '/v1/reservations', { token, body: seat }, this.rec, op);
   }
 
+  cancel(token: string, reservationId: string, i: number, op = 'cancel'): Promise<Answer<Reservation>> {
+    return call<Reservation>(this.url(i), 'DELETE', `/v1/reservations/${reservationId}`, { token }, this.rec, op);
+  }
+
   reservation(token: string, reservationId: string, i: number): Promise<Answer<Reservation>> {
     return call<Reservation>(this.url(i), 'GET', `/v1/reservations/${reservationId}`, { token });
   }

@@ -65,8 +65,8 @@ export const FULL_DRILL: DrillSize = {
   redisWaiting: 40,
 };
 
-const PRICE = 50_000;
-const dateFor = (offsetDays: number): string =>
+export const PRICE = 50_000;
+export const dateFor = (offsetDays: number): string =>
   new Date(Date.parse('2027-03-01T00:00:00Z') + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
 /** A stack of 2 api + 2 worker processes on its own database, against a given Temporal and Redis. */
@@ -128,7 +128,7 @@ export async function startDrillStack(
   };
 }
 
-async function activeUsers(api: ServiceApi, n: number): Promise<BenchUser[]> {
+export async function activeUsers(api: ServiceApi, n: number): Promise<BenchUser[]> {
   const tokens = await api.issueTokens(
     Array.from({ length: n }, () => randomUUID()),
     32,
@@ -142,7 +142,7 @@ async function activeUsers(api: ServiceApi, n: number): Promise<BenchUser[]> {
 }
 
 /** Waits until none of the reservations is HELD in MySQL; returns release time − heldUntil per reservation. */
-async function waitReleased(
+export async function waitReleased(
   ds: DataSource,
   reservations: ReadonlyArray<{ reservationId: string; heldUntil: string }>,
   graceMs: number,
@@ -168,7 +168,7 @@ async function waitReleased(
 }
 
 /** No reservation of the database is HELD past its heldUntil (+ grace). */
-async function noStaleHolds(ds: DataSource, graceMs: number): Promise<Check> {
+export async function noStaleHolds(ds: DataSource, graceMs: number): Promise<Check> {
   const rows = await ds.query<Array<{ n: string }>>(
     `SELECT COUNT(*) AS n FROM reservations WHERE status = 'HELD' AND held_until < UTC_TIMESTAMP(3) - INTERVAL ? MICROSECOND`,
     [graceMs * 1000],
@@ -181,7 +181,7 @@ async function noStaleHolds(ds: DataSource, graceMs: number): Promise<Check> {
   };
 }
 
-const lateNumbers = (lateness: number[]): Record<string, number> => {
+export const lateNumbers = (lateness: number[]): Record<string, number> => {
   const d = distribution(lateness);
   return { count: d.count, p50: d.p50, p99: d.p99, max: d.max };
 };
@@ -301,7 +301,7 @@ export async function workerKillDrill(s: DrillStack, size: DrillSize, say: (m: s
 }
 
 /** Each payment's final answer matches MySQL: 201 ⇒ paid and confirmed; otherwise no payment and not confirmed. */
-async function payOutcomesConsistent(
+export async function payOutcomesConsistent(
   ds: DataSource,
   paid: ReadonlyArray<{ status: number; win: Win }>,
 ): Promise<Check> {
@@ -721,7 +721,7 @@ export async function redisRestartDrill(
   }
 }
 
-function tally(statuses: ReadonlyArray<number | string>): Record<string, number> {
+export function tally(statuses: ReadonlyArray<number | string>): Record<string, number> {
   const out: Record<string, number> = {};
   for (const st of statuses) out[String(st)] = (out[String(st)] ?? 0) + 1;
   return out;

@@ -22,9 +22,13 @@ export interface TestRedis {
   cleanup(): Promise<void>;
 }
 
-/** A connection and the key names under `prefix` on the shared Redis; `cleanup` deletes what the prefix holds. */
+/**
+ * A connection and the key names under `prefix` on the shared Redis (the Redis Cluster when
+ * REDIS_CLUSTER_NODES is set, as on the cluster profile); `cleanup` deletes what the prefix holds.
+ */
 export function createTestRedis(prefix: string, url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'): TestRedis {
-  const redis = createRedis({ redisUrl: url }, 'test');
+  const redisClusterNodes = (process.env.REDIS_CLUSTER_NODES ?? '').split(',').filter(Boolean);
+  const redis = createRedis({ redisUrl: url, redisClusterNodes }, 'test');
   return {
     redis,
     keys: redisKeys(prefix),

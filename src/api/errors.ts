@@ -58,9 +58,15 @@ export function isUnavailable(err: unknown): boolean {
   if (err instanceof ServiceError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
   const e = err as { code?: unknown; message?: unknown; name?: unknown };
   if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  // ioredis: a lost connection; on a Redis Cluster also a node that is down (its slots answer
+  // CLUSTERDOWN, are being moved, or no node answers at all).
+  if (e.name === 'ClusterAllFailedError') return true;
   if (
     typeof e.message === 'string' &&
-    /Connection is closed|max retries per request|Stream isn't writeable/i.test(e.message)
+    (/Connection is closed|max retries per request|Stream isn't writeable|Failed to refresh slots cache|None of startup nodes is available/i.test(
+      e.message,
+    ) ||
+      /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK)\b/.test(e.message))
   )
     return true;
   return false;

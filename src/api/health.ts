@@ -1,5 +1,18 @@
 import { Router } from 'express';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../redis/client';
 import type { AppDeps } from './deps';
+
+/** PING every master of a Redis Cluster (a lost master takes its slots with it), or the one server. */
+const pingRedis = async (redis: RedisClient): Promise<void> => {
+  if (!(redis instanceof Cluster)) {
+    await redis.ping();
+    return;
+  }
+  const masters = redis.nodes('master');
+  if (masters.length === 0) throw new Error('no Redis Cluster master known');
+  await Promise.all(masters.map((node) => node.ping()));
+};
 
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([
@@ -16,7 +29,7 @@ export function healthRouter(deps: AppDeps): Router {
   router.get('/readyz', async (_req, res) => {
     const probes: Record<string, () => Promise<unknown>> = {
       MySQL: () => deps.dataSource.query('SELECT 1'),
-      Redis: () => deps.redis.ping(),
+      Redis: () => pingRedis(deps.redis),
       Temporal: () => deps.temporal.workflowService.getSystemInfo({}),
     };
     const entries = await Promise.all(

@@ -3,6 +3,7 @@ import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { testConfig } from '../../scripts/lib/config';
+import { isUnavailable } from '../../src/api/errors';
 
 describe('request handling common to every route', () => {
   let stack: InProcessStack;
@@ -29,6 +30,18 @@ describe('request handling common to every route', () => {
       .send('{"userId":');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('when Redis or a Redis Cluster node is down, then the error counts as unavailable (503), not as a bug (500)', () => {
+    const down = [
+      Object.assign(new Error('CLUSTERDOWN The cluster is down'), { name: 'ReplyError' }),
+      Object.assign(new Error('TRYAGAIN Multiple keys request during rehashing of slot'), { name: 'ReplyError' }),
+      Object.assign(new Error('Failed to refresh slots cache.'), { name: 'ClusterAllFailedError' }),
+      new Error('Connection is closed.'),
+    ];
+    expect(down.map(isUnavailable)).toEqual([true, true, true, true]);
+    expect(isUnavailable(new Error('ERR wrong number of arguments'))).toBe(false);
+    expect(isUnavailable(new TypeError("Cannot read properties of undefined (reading 'x')"))).toBe(false);
   });
 
   it('when the route does not exist, then 404 NOT_FOUND with a request id', async () => {

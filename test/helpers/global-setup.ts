@@ -11,6 +11,7 @@ import {
 } from '../../scripts/provision';
 import { loadConfig } from '../../src/config';
 import { searchAttributeFlags } from '../../src/shared/search-attributes';
+import { onClusterProfile, useClusterProfile } from './cluster-profile';
 
 /**
  * Once per `jest` run: makes sure MariaDB and Redis answer, resolves the time-skipping test
@@ -40,6 +41,8 @@ export default async function globalSetup(): Promise<void> {
     writeFileSync(file, code);
     process.env.WORKFLOW_BUNDLE_PATH = file;
   }
+  // TEST_PROFILE=cluster (npm run test:cluster): Temporal and Redis of the cluster profile.
+  if (onClusterProfile()) await useClusterProfile();
   if (!process.env.TEST_TEMPORAL_ADDRESS) {
     const port = await freePort();
     const child = await startTemporalDevServer({ port, searchAttributes: searchAttributeFlags });

@@ -1,6 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
+import { stopClusterProfile } from './cluster-profile';
 
-export default function globalTeardown(): void {
+export default async function globalTeardown(): Promise<void> {
   const child = (globalThis as { __temporalDevServer?: ChildProcess }).__temporalDevServer;
   child?.kill('SIGTERM');
+  await stopClusterProfile();
 }

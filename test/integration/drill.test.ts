@@ -20,13 +20,16 @@ import {
 import type { DrillResult, DrillStack } from '../../scripts/lib/drills';
 import { DevServer } from '../../scripts/lib/dev-server';
 import { PrivateRedis } from '../../scripts/lib/redis';
+import { describeUnlessCluster } from '../helpers/cluster-profile';
 
 const failures = (r: DrillResult): string[] => r.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`);
 const say = (msg: string): void => {
   if (process.env.DRILL_VERBOSE) process.stdout.write(`${msg}\n`);
 };
 
-describe('fault drills (short form of npm run drill)', () => {
+describeUnlessCluster(
+  'test/integration/drill.test.ts restarts its own on-disk Temporal dev server and private redis-server; the cluster drills are `npm run drill -- --profile=cluster`',
+)('fault drills (short form of npm run drill)', () => {
   let dir: string;
   let temporal: DevServer | undefined;
   let redis: PrivateRedis | undefined;
