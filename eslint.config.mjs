@@ -75,6 +75,24 @@ export default tseslint.config(
     },
   },
   {
+    // Shared process helpers live in scripts/lib: bench imports them, never the other way round.
+    files: ['scripts/lib/**/*.ts', 'test/**/*.ts'],
+    rules: {
+      'import/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: ['./scripts/lib', './test'],
+              from: './bench',
+              message: 'scripts/lib and tests never import bench/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox.
     files: ['src/workflows/**/*.ts'],
     rules: {

@@ -30,6 +30,6 @@ module.exports = {
   globalSetup: '<rootDir>/test/helpers/global-setup.ts',
   globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
   testTimeout: 60_000,
-  // Temporal's native runtime keeps threads alive after the last test; nothing is left running.
-  forceExit: true,
+  // No forceExit: every file closes what it opens, and test/helpers/quiet-runtime.ts prints the
+  // native runtime's logs itself (log forwarding held a handle open in files without a worker).
 };

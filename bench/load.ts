@@ -9,13 +9,13 @@ import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import autocannon from 'autocannon';
-import { ServiceApi } from './lib/api';
-import type { SeatRef } from './lib/api';
-import { chargeWinners, holdEach, payWins, sellOut } from './lib/flows';
-import type { Win } from './lib/flows';
-import { Recorder, call, pool } from './lib/http';
-import type { BenchUser } from './lib/http';
-import type { Sample } from './lib/stats';
+import { ServiceApi } from '../scripts/lib/api';
+import type { SeatRef } from '../scripts/lib/api';
+import { chargeWinners, holdEach, payWins, sellOut } from '../scripts/lib/flows';
+import type { Win } from '../scripts/lib/flows';
+import { Recorder, call, pool } from '../scripts/lib/http';
+import type { BenchUser } from '../scripts/lib/http';
+import type { Sample } from '../scripts/lib/stats';
 
 /** One request shape; `{seq}` in a header value or the body becomes a number unique in the run. */
 export interface CannonItem {

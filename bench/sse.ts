@@ -115,14 +115,8 @@ async function main(): Promise<void> {
         while (next < CLIENTS) {
           next++;
           const userId = randomUUID();
-          let auth: Record<string, string> = {};
-          try {
-            const id = await json<{ identityToken: string }>('POST', '/v1/dev/identity', { userId });
-            auth = { authorization: `Bearer ${id.body.identityToken}` };
-          } catch (err) {
-            // A server from before API v1.1 has no identity: the user id alone enters the line.
-            if (!String(err).includes(': 404 ')) throw err;
-          }
+          const id = await json<{ identityToken: string }>('POST', '/v1/dev/identity', { userId });
+          const auth = { authorization: `Bearer ${id.body.identityToken}` };
           const { body } = await json<{ token: string }>('POST', '/v1/queue/tokens', { userId }, auth);
           streams.push({ userId, token: body.token, openedAt: 0, events: 0 });
         }

@@ -87,12 +87,28 @@ export async function buildWeb({ force = false } = {}): Promise<WebBuild> {
     return `/assets/${path.basename(found[0])}`;
   };
   const style = asset('style.css');
-  for (const [template, script] of [
-    ['index.html', asset('buyer.tsx')],
-    ['admin.html', asset('admin.tsx')],
-  ] as const) {
-    const html = readFileSync(path.join(WEB, template), 'utf8').replace('%STYLE%', style).replace('%SCRIPT%', script);
-    writeFileSync(path.join(WEB_DIST, template), html);
+  // One shell for both pages (web/page.html); the operator page also carries the Temporal Web UI
+  // placeholders that src/api/web.ts fills in when it serves the page.
+  const template = readFileSync(path.join(WEB, 'page.html'), 'utf8');
+  const pages = [
+    { file: 'index.html', title: 'Concert tickets', head: '', script: asset('buyer.tsx') },
+    {
+      file: 'admin.html',
+      title: 'Waiting line: operator',
+      head: [
+        '<meta name="temporal-ui" content="%TEMPORAL_UI_URL%" />',
+        '<meta name="temporal-namespace" content="%TEMPORAL_NAMESPACE%" />',
+      ].join('\n    '),
+      script: asset('admin.tsx'),
+    },
+  ];
+  for (const page of pages) {
+    const html = template
+      .replace('%HEAD%', page.head)
+      .replace('%TITLE%', page.title)
+      .replace('%STYLE%', style)
+      .replace('%SCRIPT%', page.script);
+    writeFileSync(path.join(WEB_DIST, page.file), html.replace(/\n\s*\n/g, '\n'));
   }
   writeFileSync(STAMP, new Date().toISOString());
   return { built: true, ...measure() };

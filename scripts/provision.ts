@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { aptInstall as aptGetInstall, run, which } from './lib/shell';
 
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 export const TEST_SERVER_VERSION = '1.38.0';
@@ -22,16 +23,6 @@ export const CACHE_DIR = process.env.CONCERT_CACHE_DIR ?? path.join(os.homedir()
 const say = (msg: string): void => {
   process.stderr.write(`[provision] ${msg}\n`);
 };
-
-function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): void {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...opts.env }, cwd: opts.cwd });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
-}
 
 /** Resolves when something accepts TCP connections at host:port, or rejects after `timeoutMs`. */
 export async function waitForPort(host: string, port: number, timeoutMs: number): Promise<void> {
@@ -73,20 +64,8 @@ export function freePort(): Promise<number> {
   });
 }
 
-let aptUpdated = false;
-function aptInstall(packages: string[]): void {
-  if (process.getuid?.() !== 0 || !which('apt-get')) {
-    throw new Error(`${packages.join(', ')} missing and this is not a Debian machine with root: install them yourself`);
-  }
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    say('apt-get update…');
-    run('apt-get', ['update', '-q'], { env });
-    aptUpdated = true;
-  }
-  say(`apt-get install ${packages.join(' ')}…`);
-  run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { env });
-}
+/** No policy-rc.d guard here, as before: a package's maintainer script may start its service as Debian does. */
+const aptInstall = (packages: string[]): void => aptGetInstall(packages, { say });
 
 function hostPort(url: string, defaultPort: number): { host: string; port: number } {
   const u = new URL(url);

@@ -1,4 +1,5 @@
 /** The benchmark's outputs: a console table, a JSON record and a Markdown summary. */
+import type { Check } from '../../scripts/lib/checks';
 import type { CpuReport } from './cpu';
 import type { Summary } from './stats';
 
@@ -17,11 +18,7 @@ export interface Row {
   spread?: string;
 }
 
-export interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
+export type { Check } from '../../scripts/lib/checks';
 
 export interface ScenarioResult {
   id: string;

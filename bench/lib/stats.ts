@@ -1,11 +1,8 @@
 import { percentile } from '../../scripts/lib/stats';
+import type { Sample } from '../../scripts/lib/stats';
 
-/**
- * One answered (or failed) request: `[startMs, latencyMs, status]`, with `startMs` measured
- * from the start of its load process and `status` 0 for a network error or timeout. A tuple
- * keeps tens of thousands of samples small in the result files.
- */
-export type Sample = [startMs: number, latencyMs: number, status: number];
+export type { Sample } from '../../scripts/lib/stats';
+export { distribution } from '../../scripts/lib/stats';
 
 /** Throughput and latency of one operation. */
 export interface Summary {
@@ -67,25 +64,5 @@ export function summarize(samples: readonly Sample[], seconds?: number): Summary
     p99: round(percentile(latencies, 99)),
     max: round(latencies[latencies.length - 1] ?? 0),
     mean: samples.length ? round(sum / samples.length) : 0,
-  };
-}
-
-/** Percentiles of plain numbers (e.g. release lateness in ms). */
-export function distribution(values: readonly number[]): {
-  count: number;
-  min: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-} {
-  const sorted = [...values].sort((a, b) => a - b);
-  return {
-    count: sorted.length,
-    min: round(sorted[0] ?? 0),
-    p50: round(percentile(sorted, 50)),
-    p95: round(percentile(sorted, 95)),
-    p99: round(percentile(sorted, 99)),
-    max: round(sorted[sorted.length - 1] ?? 0),
   };
 }

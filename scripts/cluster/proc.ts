@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { aptInstall as aptGetInstall } from '../lib/shell';
 
 /** Where the cluster profile keeps its data, generated configs, pid files and logs (outside the checkout). */
 export const CLUSTER_DATA_DIR =
@@ -27,16 +28,7 @@ export function setProgressSink(fn: (msg: string) => void): void {
   sink = fn;
 }
 
-export function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
-}
-
-/** Runs a command to completion, its output inherited; throws on a non-zero exit. */
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): void {
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ...opts.env }, cwd: opts.cwd });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
-}
+export { run, which } from '../lib/shell';
 
 /** Runs a command and returns its stdout (stderr too when it fails). */
 export function capture(
@@ -48,30 +40,11 @@ export function capture(
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.status === 0 ? '' : (r.stderr ?? '')}` };
 }
 
-let aptUpdated = false;
-/** `apt-get install` of Debian packages (root only); `apt-get update` runs once per process first. */
-export function aptInstall(packages: string[]): void {
-  if (process.getuid?.() !== 0 || !which('apt-get')) {
-    throw new Error(`${packages.join(', ')} missing and this is not a Debian machine with root: install them yourself`);
-  }
-  const env = { DEBIAN_FRONTEND: 'noninteractive' };
-  if (!aptUpdated) {
-    say('apt-get update…');
-    run('apt-get', ['update', '-q'], { env });
-    aptUpdated = true;
-  }
-  say(`apt-get install ${packages.join(' ')}…`);
-  // Without systemd, a package's maintainer script may start its service (nginx on :80,
-  // PostgreSQL); the profile starts what it needs itself, so forbid that for the install.
-  const policy = '/usr/sbin/policy-rc.d';
-  const ownPolicy = !existsSync(policy);
-  if (ownPolicy) writeFileSync(policy, '#!/bin/sh\nexit 101\n', { mode: 0o755 });
-  try {
-    run('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...packages], { env });
-  } finally {
-    if (ownPolicy) rmSync(policy, { force: true });
-  }
-}
+/**
+ * `apt-get install` for the profile. Without systemd, a package's maintainer script may start its
+ * service (nginx on :80, PostgreSQL); the profile starts what it needs itself, so that is forbidden.
+ */
+export const aptInstall = (packages: string[]): void => aptGetInstall(packages, { say, noServiceStart: true });
 
 export function isAlive(pid: number): boolean {
   try {

@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { createRedis } from '../../src/redis/client';
 import { redisKeys } from '../../src/redis/keys';
-import { moneyCheck, moneyTotals, paymentsPresent, seatChecks, seatStatuses } from '../../bench/lib/checks';
-import { chargeWinners, holdEach, payWins, sellOut } from '../../bench/lib/flows';
-import type { PayOutcome, Win } from '../../bench/lib/flows';
-import type { Answer, BenchUser } from '../../bench/lib/http';
-import type { Check } from '../../bench/lib/report';
-import { distribution } from '../../bench/lib/stats';
+import { moneyCheck, moneyTotals, paymentsPresent, seatChecks, seatStatuses } from './checks';
+import { chargeWinners, holdEach, payWins, sellOut } from './flows';
+import type { PayOutcome, Win } from './flows';
+import type { Answer, BenchUser } from './http';
+import type { Check } from './checks';
+import { distribution } from './stats';
 import {
   PRICE,
   activeUsers,

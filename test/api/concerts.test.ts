@@ -34,6 +34,15 @@ describe('concerts, dates and seat maps (API)', () => {
     );
   }
 
+  /** Marks `seatNo` HELD in MySQL with a hold that has lapsed a second ago or lasts another hour. */
+  const setHeld = (concertId: string, date: string, seatNo: number, hold: 'lapsed' | 'live'): Promise<void> =>
+    setSeats(
+      concertId,
+      date,
+      [seatNo],
+      `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) ${hold === 'lapsed' ? '- INTERVAL 1 SECOND' : '+ INTERVAL 1 HOUR'}`,
+    );
+
   const seatsOf = async (concertId: string, date: string) => {
     const res = validateResponse(
       await request(stack.app).get(`/v1/concerts/${concertId}/dates/${date}/seats`).set(user.auth),
@@ -133,18 +142,8 @@ describe('concerts, dates and seat maps (API)', () => {
       await setSeats(concertId, '2099-12-28', all, `s.status = 'SOLD'`);
       await setSeats(concertId, '2099-12-31', [1, 2, 3], `s.status = 'SOLD'`);
       // A lapsed hold counts as free, a live one does not.
-      await setSeats(
-        concertId,
-        '2099-12-31',
-        [4],
-        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND`,
-      );
-      await setSeats(
-        concertId,
-        '2099-12-31',
-        [5],
-        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 HOUR`,
-      );
+      await setHeld(concertId, '2099-12-31', 4, 'lapsed');
+      await setHeld(concertId, '2099-12-31', 5, 'live');
 
       const res = validateResponse(await request(stack.app).get(`/v1/concerts/${concertId}/dates`).set(user.auth));
       expect(res.status).toBe(200);
@@ -177,18 +176,8 @@ describe('concerts, dates and seat maps (API)', () => {
 
     it('when a hold has lapsed in MySQL or in Redis, then its seat shows as free', async () => {
       const { concertId } = await createConcert({ title: 'Lapsed', dates: ['2099-12-24'], price: 1000 });
-      await setSeats(
-        concertId,
-        '2099-12-24',
-        [3],
-        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) - INTERVAL 1 SECOND`,
-      );
-      await setSeats(
-        concertId,
-        '2099-12-24',
-        [4],
-        `s.status = 'HELD', s.hold_expires_at = UTC_TIMESTAMP(3) + INTERVAL 1 HOUR`,
-      );
+      await setHeld(concertId, '2099-12-24', 3, 'lapsed');
+      await setHeld(concertId, '2099-12-24', 4, 'live');
       const key = stack.deps.keys.seatState(concertId, '2099-12-24');
       await stack.redis.hset(
         key,

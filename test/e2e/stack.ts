@@ -87,11 +87,11 @@ export function useE2eStack(overrides: Partial<Config> = {}): E2e {
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ userId }),
     });
-    // Identity (API v1.1) when the server has it; an older server takes the user id alone.
-    const identity = id.status === 404 ? null : ((await id.json()) as { identityToken: string }).identityToken;
+    if (id.status !== 200) throw new Error(`POST /v1/dev/identity: ${id.status} ${await id.text()}`);
+    const { identityToken } = (await id.json()) as { identityToken: string };
     const res = await fetch(`${h.url}/v1/queue/tokens`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(identity ? { Authorization: `Bearer ${identity}` } : {}) },
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${identityToken}` },
       body: JSON.stringify({ userId }),
     });
     if (res.status !== 201) throw new Error(`POST /v1/queue/tokens: ${res.status} ${await res.text()}`);

@@ -19,6 +19,7 @@ import { createWorkers } from '../../src/workers';
 import type { TestDatabase } from '../../scripts/lib/db';
 import { createTestDatabase } from '../../scripts/lib/db';
 import { deleteKeys } from '../../scripts/lib/redis';
+import { workflowsOption } from './temporal';
 
 export interface InProcessStack {
   app: Express;
@@ -29,12 +30,6 @@ export interface InProcessStack {
   /** Stops the worker, deletes the file's Redis keys, drops its database. */
   stop(): Promise<void>;
 }
-
-/** The workflow code every worker of a jest run loads (bundled once by the global setup). */
-export const workflowsOption = () =>
-  process.env.WORKFLOW_BUNDLE_PATH
-    ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-    : { workflowsPath: require.resolve('../../src/workflows') };
 
 /**
  * The API app and a worker in this test process, against the shared dev server, a fresh

@@ -3,12 +3,14 @@ import { DefaultLogger, makeTelemetryFilterString, Runtime } from '@temporalio/w
 /**
  * Test output stays quiet when green: in-process workers log only errors (their INFO lines and
  * the warnings for refusals the tests provoke on purpose would bury the jest report). Worker
- * processes started by the tests log to files instead (scripts/lib/stack.ts).
+ * processes started by the tests log to files instead (scripts/lib/stack.ts). Core's own lines go
+ * straight to the console: forwarding them to the logger holds a native handle that keeps jest from
+ * exiting in files that never create a worker (the runtime shuts down only after its last worker).
  */
 try {
   Runtime.install({
     logger: new DefaultLogger('ERROR'),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), forward: {} } },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }), console: {} } },
   });
 } catch {
   // A runtime is already installed in this process: keep it.

@@ -1,5 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { holdUpdate, reservationWorkflowId } from '../../src/shared';
+import type { HoldRequest } from '../../src/shared';
 import { SA } from '../../src/shared/search-attributes';
+import { reservationWorkflow } from '../../src/workflows';
 
 /** temporal.api.enums.v1.IndexedValueType numbers for the types our attributes use. */
 const INDEXED_VALUE_TYPE = { KEYWORD: 2, INT: 3 } as const;
@@ -41,4 +48,66 @@ async function startTestServer(path: string, attempts = 4): Promise<TestWorkflow
       if (attempt >= attempts || !/did not start within/.test(String(err))) throw err;
     }
   }
+}
+
+/** The workflow code every worker of a jest run loads (bundled once by the global setup). */
+export const workflowsOption = () =>
+  process.env.WORKFLOW_BUNDLE_PATH
+    ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: require.resolve('../../src/workflows') };
+
+/** What a test worker runs: the activity doubles (or real activities) and, optionally, its task queue. */
+export interface TestWorkerOptions {
+  activities: object;
+  /** Defaults to a fresh `tq-<uuid>`, so workflows of one test never reach another test's worker. */
+  taskQueue?: string;
+}
+
+/**
+ * Runs `fn` while a worker polls a task queue of its own with the project's workflows and the
+ * given activities; the worker shuts down once `fn` settles (its rejection fails the test).
+ */
+export async function withTestWorker<T>(
+  env: Pick<TestWorkflowEnvironment, 'nativeConnection'>,
+  { activities, taskQueue = `tq-${randomUUID()}` }: TestWorkerOptions,
+  fn: (taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    ...workflowsOption(),
+    activities,
+  });
+  return worker.runUntil(() => fn(taskQueue));
+}
+
+/** A hold of seat 17 on 2099-12-24 of a fresh concert by a fresh user, with `overrides`. */
+export const holdRequest = (overrides: Partial<HoldRequest> = {}): HoldRequest => ({
+  reservationId: randomUUID(),
+  userId: randomUUID(),
+  concertId: randomUUID(),
+  date: '2099-12-24',
+  seatNo: 17,
+  ...overrides,
+});
+
+/**
+ * Holds `request`'s seat as the API does (update-with-start of the seat's reservation workflow on
+ * `taskQueue`); `start` builds another start operation for the same seat, for a second hold.
+ */
+export async function startHold(client: Client, taskQueue: string, request: HoldRequest) {
+  const { concertId, date, seatNo } = request;
+  const start = () =>
+    new WithStartWorkflowOperation(reservationWorkflow, {
+      workflowId: reservationWorkflowId(concertId, date, seatNo),
+      taskQueue,
+      args: [{ concertId, date, seatNo }],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+    });
+  const startOp = start();
+  const view = await client.workflow.executeUpdateWithStart(holdUpdate, {
+    args: [request],
+    startWorkflowOperation: startOp,
+  });
+  return { view, handle: await startOp.workflowHandle(), start };
 }

@@ -1,11 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../../src/config';
-import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../../scripts/lib/config';
-import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import type { TestUser } from '../helpers/auth';
 import { DATE, moneyOf, moneyTotals, newConcert } from '../helpers/money';
-import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
-import { startStack, type Stack } from '../../scripts/lib/stack';
+import { useStack } from '../helpers/stack';
 
 const HOLD_SECONDS = 2;
 const SEATS = 40;
@@ -28,25 +24,10 @@ interface Row {
  * its transaction runs: a payment sent well before heldUntil is paid, one sent after it is refused.
  */
 describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker processes)', () => {
-  let db: TestDatabase;
-  let r: TestRedis;
-  let config: Config;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(undefined, 5);
-    config = testConfig({ databaseUrl: db.url, seatHoldSeconds: HOLD_SECONDS, logLevel: 'warn' });
-    r = createTestRedis(config.redisKeyPrefix);
-    stack = await startStack(config, { apis: 2, workers: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await r?.cleanup();
-    await db?.drop();
-  });
+  const h = useStack({ poolSize: 5, config: { seatHoldSeconds: HOLD_SECONDS, logLevel: 'warn' }, apis: 2, workers: 2 });
 
   const post = async (i: number, path: string, user: TestUser, body: unknown) => {
-    const res = await fetch(`${stack.urls[i % stack.urls.length]}${path}`, {
+    const res = await fetch(`${h.api(i)}${path}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...user.auth },
       body: JSON.stringify(body),
@@ -55,9 +36,8 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
   };
 
   it('when payments arrive around the moment holds lapse, then every hold is either paid or expired, never both', async () => {
-    const concertId = await newConcert(db.dataSource, () => 10_000);
-    const deps = { redis: r.redis, keys: r.keys, dataSource: db.dataSource, tokenSecret: config.tokenSecret };
-    const users = await Promise.all(Array.from({ length: SEATS }, () => tokenFor(deps)));
+    const concertId = await newConcert(h.db.dataSource, () => 10_000);
+    const users = await Promise.all(Array.from({ length: SEATS }, () => h.newUser()));
     for (const [i, user] of users.entries()) {
       expect((await post(i, `/v1/users/${user.userId}/balance/charge`, user, { amount: 25_000 })).status).toBe(200);
     }
@@ -80,7 +60,7 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
 
     // Every hold has settled once no reservation of this concert is HELD any more.
     const rows = async () =>
-      db.dataSource.query<Row[]>(
+      h.db.dataSource.query<Row[]>(
         `SELECT r.id, r.status, s.status AS seat_status, s.reservation_id AS seat_reservation,
                 (SELECT COUNT(*) FROM payment_reservations p WHERE p.reservation_id = r.id) AS payments
            FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN performances pf ON pf.id = s.performance_id
@@ -100,7 +80,7 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
     let expired = 0;
     for (const outcome of outcomes) {
       const row = byId.get(outcome.reservationId)!;
-      const money = await moneyOf(db.dataSource, outcome.user.userId);
+      const money = await moneyOf(h.db.dataSource, outcome.user.userId);
       if (outcome.status === 201) {
         paid++;
         expect([row.status, row.seat_status, row.seat_reservation, Number(row.payments)]).toEqual([
@@ -125,7 +105,7 @@ describe('payments racing the hold timer (SEAT_HOLD_SECONDS=2, 2 api + 2 worker 
     const late = outcomes.filter((o) => o.early < 0);
     expect(inTime.filter((o) => o.status !== 201).map((o) => [o.early, o.status, o.code])).toEqual([]);
     expect(late.filter((o) => o.status !== 409).map((o) => [o.early, o.status])).toEqual([]);
-    const totals = await moneyTotals(db.dataSource);
+    const totals = await moneyTotals(h.db.dataSource);
     expect(totals.charged).toBe(totals.balances + totals.paid);
     expect(totals.payments).toBe(paid);
     expect(totals.sold).toBe(paid);

@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../src/config';
 import type { QueueTokenView } from '../../src/queue';
 import { identityFor } from '../helpers/auth';
-import { testConfig } from '../../scripts/lib/config';
-import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
-import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
-import { startStack, type Stack } from '../../scripts/lib/stack';
 import { until } from '../../scripts/lib/wait';
+import { useStack } from '../helpers/stack';
 
 const DATE = '2099-12-24';
 
@@ -17,37 +13,20 @@ const DATE = '2099-12-24';
  * (tokens from POST /v1/queue/tokens, admission by the workers' admission loop).
  */
 describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker processes)', () => {
-  let db: TestDatabase;
-  let r: TestRedis;
-  let config: Config;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(undefined, 5);
-    config = testConfig({
-      databaseUrl: db.url,
-      queueMaxActive: 1,
-      queueAdmitPerSecond: 10,
-      activeTokenTtlSeconds: 600,
-      logLevel: 'warn',
-    });
-    r = createTestRedis(config.redisKeyPrefix);
-    stack = await startStack(config, { apis: 2, workers: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await r?.cleanup();
-    await db?.drop();
+  const h = useStack({
+    poolSize: 5,
+    config: { queueMaxActive: 1, queueAdmitPerSecond: 10, activeTokenTtlSeconds: 600, logLevel: 'warn' },
+    apis: 2,
+    workers: 2,
   });
 
-  const api = (i: number): string => stack.urls[i % stack.urls.length]!;
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
   const json = (token: string) => ({ 'Content-Type': 'application/json', ...bearer(token) });
 
   async function enqueue(userId: string, i: number): Promise<QueueTokenView> {
-    const res = await fetch(`${api(i)}/v1/queue/tokens`, {
+    const res = await fetch(`${h.api(i)}/v1/queue/tokens`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(await identityFor(userId, config)) },
+      headers: { 'Content-Type': 'application/json', ...(await identityFor(userId, h.config)) },
       body: JSON.stringify({ userId }),
     });
     expect(res.status).toBe(201);
@@ -55,15 +34,15 @@ describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker pr
   }
 
   async function current(token: string, i = 0): Promise<QueueTokenView> {
-    const res = await fetch(`${api(i)}/v1/queue/tokens/current`, { headers: bearer(token) });
+    const res = await fetch(`${h.api(i)}/v1/queue/tokens/current`, { headers: bearer(token) });
     expect(res.status).toBe(200);
     return (await res.json()) as QueueTokenView;
   }
 
   it('when the active user pays, then their token gets 403 on every funnel route and the next waiting user is admitted into the freed slot', async () => {
-    const created = await fetch(`${api(0)}/v1/admin/concerts`, {
+    const created = await fetch(`${h.api(0)}/v1/admin/concerts`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Admin-Key': config.adminApiKey },
+      headers: { 'Content-Type': 'application/json', 'X-Admin-Key': h.config.adminApiKey },
       body: JSON.stringify({ title: 'Last slot', dates: [DATE], price: 30_000 }),
     });
     expect(created.status).toBe(201);
@@ -82,13 +61,13 @@ describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker pr
     expect(waiting.status).toBe('WAITING');
 
     // The payer, admitted, charges, holds and pays; the other user waits all along (one slot).
-    const charged = await fetch(`${api(1)}/v1/users/${payer}/balance/charge`, {
+    const charged = await fetch(`${h.api(1)}/v1/users/${payer}/balance/charge`, {
       method: 'POST',
       headers: json(token),
       body: JSON.stringify({ amount: 30_000 }),
     });
     expect(charged.status).toBe(200);
-    const held = await fetch(`${api(0)}/v1/reservations`, {
+    const held = await fetch(`${h.api(0)}/v1/reservations`, {
       method: 'POST',
       headers: json(token),
       body: JSON.stringify({ concertId, date: DATE, seatNo: 7 }),
@@ -97,7 +76,7 @@ describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker pr
     const { reservationId } = (await held.json()) as { reservationId: string };
     expect((await current(waiting.token)).status).toBe('WAITING');
 
-    const paid = await fetch(`${api(1)}/v1/payments`, {
+    const paid = await fetch(`${h.api(1)}/v1/payments`, {
       method: 'POST',
       headers: json(token),
       body: JSON.stringify({ reservationId }),
@@ -122,7 +101,7 @@ describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker pr
       ['GET', `/v1/users/${payer}/payments`],
     ];
     for (const [i, [method, path, body]] of funnel.entries()) {
-      const res = await fetch(`${api(i)}${path}`, {
+      const res = await fetch(`${h.api(i)}${path}`, {
         method,
         headers: json(token),
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -140,9 +119,9 @@ describe('a payment ends the queue turn (QUEUE_MAX_ACTIVE=1, 2 api + 2 worker pr
     );
     console.log(`next waiting user admitted ${Date.now() - started} ms after the payment's 403 checks`);
     expect(admitted.position).toBe(0);
-    const concerts = await fetch(`${api(0)}/v1/concerts`, { headers: bearer(waiting.token) });
+    const concerts = await fetch(`${h.api(0)}/v1/concerts`, { headers: bearer(waiting.token) });
     expect(concerts.status).toBe(200);
     // Nobody else slipped in: still one active slot in use.
-    expect(await r.redis.zcard(r.keys.active)).toBe(1);
+    expect(await h.r.redis.zcard(h.r.keys.active)).toBe(1);
   }, 120_000);
 });

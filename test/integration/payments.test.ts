@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../src/config';
-import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../../scripts/lib/config';
-import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
+import type { TestUser } from '../helpers/auth';
 import { brokenLink, DATE, moneyOf, moneyTotals } from '../helpers/money';
-import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
-import { startStack, type Stack } from '../../scripts/lib/stack';
 import { percentileOf } from '../../scripts/lib/stats';
+import { useStack } from '../helpers/stack';
 
 interface Answer {
   status: number;
@@ -33,28 +29,13 @@ const randomAmount = (max: number): number => 1 + Math.floor(Math.random() * max
  * must always satisfy: charged = balances + paid.
  */
 describe('balance and payments across 2 api and 2 worker processes', () => {
-  let db: TestDatabase;
-  let r: TestRedis;
-  let config: Config;
-  let stack: Stack;
+  const h = useStack({ poolSize: 10, config: { seatHoldSeconds: 300, logLevel: 'warn' }, apis: 2, workers: 2 });
   let turn = 0;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(undefined, 10);
-    config = testConfig({ databaseUrl: db.url, seatHoldSeconds: 300, logLevel: 'warn' });
-    r = createTestRedis(config.redisKeyPrefix);
-    stack = await startStack(config, { apis: 2, workers: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await r?.cleanup();
-    await db?.drop();
-  });
 
   /** One JSON request, alternating between the API processes. */
   async function call(method: string, path: string, user: TestUser | null, body?: unknown, key?: string) {
     const started = performance.now();
-    const res = await fetch(`${stack.urls[turn++ % stack.urls.length]}${path}`, {
+    const res = await fetch(`${h.api(turn++)}${path}`, {
       method,
       headers: {
         ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
@@ -71,10 +52,8 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
     } satisfies Answer;
   }
 
-  const deps = () => ({ redis: r.redis, keys: r.keys, dataSource: db.dataSource, tokenSecret: config.tokenSecret });
   /** Users start with balance 0: every won comes in through a charge. */
-  const newUser = (userId?: string) => tokenFor(deps(), userId ? { userId } : {});
-  const newUsers = (n: number) => Promise.all(Array.from({ length: n }, () => newUser()));
+  const newUsers = (n: number) => Promise.all(Array.from({ length: n }, () => h.newUser()));
 
   const charge = (user: TestUser, amount: number, key?: string) =>
     call('POST', `/v1/users/${user.userId}/balance/charge`, user, { amount }, key);
@@ -91,9 +70,9 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
   /** A concert with `dates` dates; seat n costs n × 1000. */
   async function newConcert(dates = [DATE]): Promise<string> {
     const prices = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [i + 1, (i + 1) * 1000]));
-    const created = await fetch(`${stack.urls[0]}/v1/admin/concerts`, {
+    const created = await fetch(`${h.api()}/v1/admin/concerts`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Admin-Key': config.adminApiKey },
+      headers: { 'Content-Type': 'application/json', 'X-Admin-Key': h.config.adminApiKey },
       body: JSON.stringify({ title: `Money ${randomUUID().slice(0, 8)}`, dates, prices }),
     });
     expect(created.status).toBe(201);
@@ -107,7 +86,7 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
   }
 
   async function expectConservation(): Promise<void> {
-    const totals = await moneyTotals(db.dataSource);
+    const totals = await moneyTotals(h.db.dataSource);
     expect(totals.charged).toBe(totals.balances + totals.paid);
     expect(totals.paidLedger).toBe(totals.paid);
     // A payment may cover several seats: every sold seat is one paid reservation.
@@ -115,14 +94,14 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
   }
 
   it('when 100 charges of random amounts hit one user through both APIs at once, then the balance is their sum and the ledger matches', async () => {
-    const user = await newUser();
+    const user = await h.newUser();
     const amounts = Array.from({ length: 100 }, () => randomAmount(1_000_000));
     const started = performance.now();
     const answers = await Promise.all(amounts.map((amount) => charge(user, amount)));
     report('100 concurrent charges, one user', answers, Math.round(performance.now() - started));
 
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(200));
-    const state = await moneyOf(db.dataSource, user.userId);
+    const state = await moneyOf(h.db.dataSource, user.userId);
     expect(state.balance).toBe(sum(amounts));
     expect(state.ledger).toHaveLength(100);
     expect(sum(state.ledger.map((l) => l.amount))).toBe(sum(amounts));
@@ -136,7 +115,7 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
 
   it('when a user pays two holds in one payment while charges keep arriving, then balance = charges − prices and the ledger sums match', async () => {
     const concertId = await newConcert();
-    const user = await newUser();
+    const user = await h.newUser();
     expect((await charge(user, 50_000)).status).toBe(200);
     const first = await hold(user, concertId, 21);
     const second = await hold(user, concertId, 22);
@@ -153,7 +132,7 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
     expect(paid.body).toMatchObject({ amount: 43_000, reservationIds: [first, second].sort() });
 
     const charged = 50_000 + sum(accepted);
-    const state = await moneyOf(db.dataSource, user.userId);
+    const state = await moneyOf(h.db.dataSource, user.userId);
     expect(state.balance).toBe(charged - 43_000);
     expect(sum(state.ledger.filter((l) => l.type === 'CHARGE').map((l) => l.amount))).toBe(charged);
     // One payment, one ledger row, for both seats.
@@ -168,14 +147,14 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
 
   it('when 50 identical payment requests with one Idempotency-Key arrive through both APIs at once, then one payment and 50 identical 201s', async () => {
     const concertId = await newConcert();
-    const user = await newUser();
+    const user = await h.newUser();
     expect((await charge(user, 100_000)).status).toBe(200);
     const reservationId = await hold(user, concertId, 33);
     const answers = await Promise.all(Array.from({ length: 50 }, () => pay(user, reservationId, 'one-key-50')));
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(201));
     expect(new Set(answers.map((a) => JSON.stringify(a.body))).size).toBe(1);
     expect(answers[0]!.body).toMatchObject({ reservationId, amount: 33_000, balance: 67_000 });
-    const state = await moneyOf(db.dataSource, user.userId);
+    const state = await moneyOf(h.db.dataSource, user.userId);
     expect(state.payments).toHaveLength(1);
     expect(state.balance).toBe(67_000);
     expect(state.ledger.filter((l) => l.type === 'PAYMENT')).toHaveLength(1);
@@ -200,7 +179,7 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
     const answers = await Promise.all(users.map((u, i) => pay(u, holds[i]!, `bench-${i}`)));
     report('100 concurrent payments, 100 users', answers, Math.round(performance.now() - payStarted));
     expect(answers.map((a) => a.status)).toEqual(Array(100).fill(201));
-    const [confirmed] = await db.dataSource.query<Array<{ n: string }>>(
+    const [confirmed] = await h.db.dataSource.query<Array<{ n: string }>>(
       `SELECT COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN performances p ON p.id = s.performance_id
         WHERE p.concert_id = ? AND r.status = 'CONFIRMED' AND s.status = 'SOLD'`,
       [concertId],
@@ -257,13 +236,13 @@ describe('balance and payments across 2 api and 2 worker processes', () => {
     console.log(`mixed run outcomes: ${JSON.stringify(outcomes)}`);
 
     await expectConservation();
-    const perUser = await Promise.all(users.map((u) => moneyOf(db.dataSource, u.userId)));
+    const perUser = await Promise.all(users.map((u) => moneyOf(h.db.dataSource, u.userId)));
     for (const state of perUser) {
       const charged = sum(state.ledger.filter((l) => l.type === 'CHARGE').map((l) => l.amount));
       expect(state.balance).toBe(charged - sum(state.payments.map((p) => p.amount)));
       expect(brokenLink(state.ledger)).toBeNull();
     }
-    const sold = await db.dataSource.query<Array<{ seat_no: number; payments: string; confirmed: string }>>(
+    const sold = await h.db.dataSource.query<Array<{ seat_no: number; payments: string; confirmed: string }>>(
       `SELECT s.seat_no, COUNT(DISTINCT pay.payment_id) AS payments, SUM(r.status = 'CONFIRMED') AS confirmed
          FROM seats s JOIN performances p ON p.id = s.performance_id
          JOIN reservations r ON r.seat_id = s.id LEFT JOIN payment_reservations pay ON pay.reservation_id = r.id

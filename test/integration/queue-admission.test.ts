@@ -1,24 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
-import type { Config } from '../../src/config';
 import type { QueueTokenView } from '../../src/queue';
 import type { QueueSettingsView } from '../../src/queue/admin';
-import { createRedis } from '../../src/redis/client';
-import type { RedisClient } from '../../src/redis/client';
-import { redisKeys } from '../../src/redis/keys';
-import type { RedisKeys } from '../../src/redis/keys';
 import { queueEntryWorkflowId } from '../../src/shared';
 import type { QueueEntryState } from '../../src/shared';
 import { identityFor } from '../helpers/auth';
-import { testConfig } from '../../scripts/lib/config';
-import { createTestDatabase } from '../../scripts/lib/db';
-import type { TestDatabase } from '../../scripts/lib/db';
-import { deleteKeys } from '../../scripts/lib/redis';
-import { startStack } from '../../scripts/lib/stack';
-import type { Stack } from '../../scripts/lib/stack';
 import { percentile } from '../../scripts/lib/stats';
 import { until } from '../../scripts/lib/wait';
+import { useStack } from '../helpers/stack';
 
 const USERS = 500;
 const ADMIT_PER_SECOND = 50;
@@ -30,48 +19,23 @@ const TTL_SECONDS = 1;
  * the configured rate and capacity, and slots coming back when their time runs out.
  */
 describe('waiting queue across processes', () => {
-  let db: TestDatabase;
-  let config: Config;
-  let stack: Stack;
-  let redis: RedisClient;
-  let keys: RedisKeys;
-  let connection: Connection;
-  let temporal: Client;
+  const h = useStack({
+    config: { queueAdmitPerSecond: ADMIT_PER_SECOND, queueMaxActive: MAX_ACTIVE, activeTokenTtlSeconds: TTL_SECONDS },
+    temporal: true,
+    apis: 2,
+    workers: 2,
+  });
 
   const admin = (url: string, init: RequestInit = {}) =>
     fetch(`${url}/v1/admin/queue`, {
       ...init,
-      headers: { 'X-Admin-Key': config.adminApiKey, 'Content-Type': 'application/json' },
+      headers: { 'X-Admin-Key': h.config.adminApiKey, 'Content-Type': 'application/json' },
     });
   const current = async (url: string, token: string): Promise<QueueTokenView> => {
     const res = await fetch(`${url}/v1/queue/tokens/current`, { headers: { Authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     return (await res.json()) as QueueTokenView;
   };
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    config = testConfig({
-      databaseUrl: db.url,
-      queueAdmitPerSecond: ADMIT_PER_SECOND,
-      queueMaxActive: MAX_ACTIVE,
-      activeTokenTtlSeconds: TTL_SECONDS,
-    });
-    redis = createRedis(config, 'test-observer');
-    keys = redisKeys(config.redisKeyPrefix);
-    connection = await Connection.connect({ address: config.temporalAddress });
-    temporal = new Client({ connection, namespace: config.temporalNamespace });
-    stack = await startStack(config, { apis: 2, workers: 2 });
-  }, 120_000);
-  afterAll(async () => {
-    await stack?.stop();
-    if (redis) {
-      await deleteKeys(redis, config.redisKeyPrefix);
-      redis.disconnect();
-    }
-    await connection?.close();
-    await db?.drop();
-  });
 
   it('when 500 users enter at once through two APIs, then all are admitted in arrival order at the configured rate, never more than maxActive at a time', async () => {
     // Watch the active set (and the admin view) for the whole run.
@@ -81,9 +45,9 @@ describe('waiting queue across processes', () => {
     const sampler = (async () => {
       let round = 0;
       while (sampling) {
-        maxActiveSeen = Math.max(maxActiveSeen, await redis.zcard(keys.active));
+        maxActiveSeen = Math.max(maxActiveSeen, await h.r.redis.zcard(h.r.keys.active));
         if (round++ % 10 === 0) {
-          const view = (await (await admin(stack.urls[round % 2]!)).json()) as QueueSettingsView;
+          const view = (await (await admin(h.stack.urls[round % 2]!)).json()) as QueueSettingsView;
           maxAdminActiveSeen = Math.max(maxAdminActiveSeen, view.active);
         }
         await delay(25);
@@ -92,13 +56,13 @@ describe('waiting queue across processes', () => {
 
     const users = Array.from({ length: USERS }, () => randomUUID());
     // Identity tokens are minted before the clock starts: the login service's work, not ours.
-    const identities = await Promise.all(users.map((userId) => identityFor(userId, config)));
+    const identities = await Promise.all(users.map((userId) => identityFor(userId, h.config)));
     const latencies: number[] = [];
     const started = performance.now();
     const responses = await Promise.all(
       users.map(async (userId, i) => {
         const t0 = performance.now();
-        const res = await fetch(`${stack.urls[i % 2]}/v1/queue/tokens`, {
+        const res = await fetch(`${h.stack.urls[i % 2]}/v1/queue/tokens`, {
           method: 'POST',
           headers: { 'Content-Type': 'application/json', ...identities[i] },
           body: JSON.stringify({ userId }),
@@ -119,13 +83,13 @@ describe('waiting queue across processes', () => {
     expect(responses.map((r) => r.status)).toEqual(users.map(() => 201));
     expect(new Set(responses.map((r) => r.body.token)).size).toBe(USERS);
     // An arrival costs Redis only: no user row is written on the way in.
-    const [{ n: userRows }] = await db.dataSource.query('SELECT COUNT(*) AS n FROM users');
+    const [{ n: userRows }] = await h.db.dataSource.query('SELECT COUNT(*) AS n FROM users');
     expect(Number(userRows)).toBe(0);
 
     // Everyone gets admitted (their entry carries an activeUntil) while slots come back.
     const read = async () => {
-      const pipeline = redis.pipeline();
-      for (const userId of users) pipeline.hmget(keys.entry(userId), 'seq', 'activeUntil', 'status', 'workflow');
+      const pipeline = h.r.redis.pipeline();
+      for (const userId of users) pipeline.hmget(h.r.keys.entry(userId), 'seq', 'activeUntil', 'status', 'workflow');
       const results = (await pipeline.exec())!;
       return results.map(([, v], i) => {
         const [seq, activeUntil, status, workflow] = v as [string, string, string, string | null];
@@ -183,12 +147,12 @@ describe('waiting queue across processes', () => {
   }, 180_000);
 
   it('when an admitted user abandons the entry, then its slot comes back when its time runs out and the next user is admitted', async () => {
-    const [api1, api2] = stack.urls as [string, string];
+    const [api1, api2] = h.stack.urls as [string, string];
     const paused = await admin(api1, { method: 'PATCH', body: JSON.stringify({ maxActive: 1, paused: true }) });
     expect(paused.status).toBe(200);
     await until(
       'the earlier entries have expired',
-      () => redis.zcard(keys.active),
+      () => h.r.redis.zcard(h.r.keys.active),
       (n) => n === 0,
       30_000,
     );
@@ -197,7 +161,7 @@ describe('waiting queue across processes', () => {
       const userId = randomUUID();
       const res = await fetch(`${url}/v1/queue/tokens`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...(await identityFor(userId, config)) },
+        headers: { 'Content-Type': 'application/json', ...(await identityFor(userId, h.config)) },
         body: JSON.stringify({ userId }),
       });
       expect(res.status).toBe(201);
@@ -225,7 +189,7 @@ describe('waiting queue across processes', () => {
     const aUntil = Date.parse(admittedA.activeUntil!);
     expect(Date.parse(admittedB.activeUntil!) - TTL_SECONDS * 1000).toBeGreaterThanOrEqual(aUntil);
     expect((await current(api2, abandoned.token)).status).toBe('EXPIRED');
-    const result = (await temporal.workflow
+    const result = (await h.temporal.workflow
       .getHandle(queueEntryWorkflowId(abandoned.userId))
       .result()) as QueueEntryState;
     expect(result.status).toBe('EXPIRED');

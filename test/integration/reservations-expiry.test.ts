@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../../src/config';
-import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../../scripts/lib/config';
-import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
-import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
-import { startStack, type Stack } from '../../scripts/lib/stack';
+import type { TestUser } from '../helpers/auth';
+import type { Stack } from '../../scripts/lib/stack';
 import { until } from '../../scripts/lib/wait';
+import { useStack } from '../helpers/stack';
 
 const DATE = '2099-12-24';
 const POLL_MS = 25;
@@ -18,34 +15,15 @@ interface Held {
 
 /** Two api and two worker processes with `holdSeconds`, plus the helpers the tests below share. */
 function expiryStack(holdSeconds: number) {
-  const h = {} as {
-    db: TestDatabase;
-    r: TestRedis;
-    config: Config;
-    stack: Stack;
-  };
-
-  beforeAll(async () => {
-    h.db = await createTestDatabase(undefined, 5);
-    h.config = testConfig({ databaseUrl: h.db.url, seatHoldSeconds: holdSeconds });
-    h.r = createTestRedis(h.config.redisKeyPrefix);
-    h.stack = await startStack(h.config, { apis: 2, workers: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await h.stack?.stop();
-    await h.r?.cleanup();
-    await h.db?.drop();
-  });
-
-  const api = (i = 0): string => h.stack.urls[i % h.stack.urls.length]!;
+  const h = useStack({ poolSize: 5, config: { seatHoldSeconds: holdSeconds }, apis: 2, workers: 2 });
+  const api = (i = 0): string => h.api(i);
 
   return {
     get stack(): Stack {
       return h.stack;
     },
     api,
-    newUser: (): Promise<TestUser> =>
-      tokenFor({ redis: h.r.redis, keys: h.r.keys, dataSource: h.db.dataSource, tokenSecret: h.config.tokenSecret }),
+    newUser: (): Promise<TestUser> => h.newUser(),
 
     newConcert: async (): Promise<string> => {
       const res = await fetch(`${api()}/v1/admin/concerts`, {

@@ -1,11 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../../src/config';
-import { tokenFor, type TestUser } from '../helpers/auth';
-import { testConfig } from '../../scripts/lib/config';
-import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
-import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
-import { startStack, type Stack } from '../../scripts/lib/stack';
+import type { TestUser } from '../helpers/auth';
 import { percentileOf } from '../../scripts/lib/stats';
+import { useStack } from '../helpers/stack';
 
 const DATE = '2099-12-24';
 
@@ -30,27 +26,12 @@ function report(label: string, attempts: Attempt[], wallMs: number): void {
  * MariaDB, Redis). Holds last the default 300 s, so nothing lapses during a race.
  */
 describe('seat races across 2 api and 2 worker processes', () => {
-  let db: TestDatabase;
-  let r: TestRedis;
-  let config: Config;
-  let stack: Stack;
-
-  beforeAll(async () => {
-    db = await createTestDatabase(undefined, 10);
-    config = testConfig({ databaseUrl: db.url, seatHoldSeconds: 300, logLevel: 'warn' });
-    r = createTestRedis(config.redisKeyPrefix);
-    stack = await startStack(config, { apis: 2, workers: 2 });
-  }, 180_000);
-  afterAll(async () => {
-    await stack?.stop();
-    await r?.cleanup();
-    await db?.drop();
-  });
+  const h = useStack({ poolSize: 10, config: { seatHoldSeconds: 300, logLevel: 'warn' }, apis: 2, workers: 2 });
 
   async function newConcert(): Promise<string> {
-    const res = await fetch(`${stack.urls[0]}/v1/admin/concerts`, {
+    const res = await fetch(`${h.api()}/v1/admin/concerts`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Admin-Key': config.adminApiKey },
+      headers: { 'Content-Type': 'application/json', 'X-Admin-Key': h.config.adminApiKey },
       body: JSON.stringify({ title: `Race ${randomUUID().slice(0, 8)}`, dates: [DATE], price: 50_000 }),
     });
     expect(res.status).toBe(201);
@@ -58,10 +39,9 @@ describe('seat races across 2 api and 2 worker processes', () => {
   }
 
   async function activeUsers(n: number): Promise<TestUser[]> {
-    const deps = { redis: r.redis, keys: r.keys, dataSource: db.dataSource, tokenSecret: config.tokenSecret };
     const users: TestUser[] = [];
     for (let i = 0; i < n; i += 50) {
-      users.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => tokenFor(deps)))));
+      users.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, () => h.newUser()))));
     }
     return users;
   }
@@ -69,7 +49,7 @@ describe('seat races across 2 api and 2 worker processes', () => {
   /** One POST /v1/reservations, alternating between the API processes. */
   async function attempt(user: TestUser, concertId: string, seatNo: number, i: number): Promise<Attempt> {
     const started = performance.now();
-    const res = await fetch(`${stack.urls[i % stack.urls.length]}/v1/reservations`, {
+    const res = await fetch(`${h.api(i)}/v1/reservations`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', ...user.auth },
       body: JSON.stringify({ concertId, date: DATE, seatNo }),
@@ -82,7 +62,7 @@ describe('seat races across 2 api and 2 worker processes', () => {
   }
 
   async function heldRows(concertId: string) {
-    return db.dataSource.query<Array<{ id: string; seat_no: number; seat_status: string; reservation_id: string }>>(
+    return h.db.dataSource.query<Array<{ id: string; seat_no: number; seat_status: string; reservation_id: string }>>(
       `SELECT r.id, s.seat_no, s.status AS seat_status, s.reservation_id
          FROM reservations r JOIN seats s ON s.id = r.seat_id JOIN performances p ON p.id = s.performance_id
         WHERE p.concert_id = ? AND r.status = 'HELD'`,
@@ -108,7 +88,7 @@ describe('seat races across 2 api and 2 worker processes', () => {
     expect(rows).toEqual([
       { id: winner.reservationId, seat_no: 17, seat_status: 'HELD', reservation_id: winner.reservationId },
     ]);
-    const [{ n }] = await db.dataSource.query(
+    const [{ n }] = await h.db.dataSource.query(
       `SELECT COUNT(*) AS n FROM reservations r JOIN seats s ON s.id = r.seat_id
          JOIN performances p ON p.id = s.performance_id WHERE p.concert_id = ?`,
       [concertId],

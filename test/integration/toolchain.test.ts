@@ -1,19 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import {
-  holdUpdate,
-  reservationWorkflowId,
-  type HoldRequest,
-  type ReleaseRequest,
-  type ReservationView,
-} from '../../src/shared';
-import { reservationWorkflow } from '../../src/workflows';
+import { type HoldRequest, type ReleaseRequest, type ReservationView } from '../../src/shared';
 import { testConfig } from '../../scripts/lib/config';
 import { createTestDatabase } from '../../scripts/lib/db';
 import { startStack } from '../../scripts/lib/stack';
-import { createDevServerEnv } from '../helpers/temporal';
+import { createDevServerEnv, holdRequest, startHold, withTestWorker } from '../helpers/temporal';
 
 describe('toolchain against the Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
@@ -25,38 +15,22 @@ describe('toolchain against the Temporal dev server', () => {
   });
 
   it('when a hold is not paid, then a real worker releases it when its timer fires', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
     const released: ReleaseRequest[] = [];
     let held: ReservationView | undefined;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH! },
-      activities: {
-        holdSeat: async (req: HoldRequest): Promise<ReservationView> => {
-          held = { ...req, price: 1000, status: 'HELD', heldUntil: new Date(Date.now() + 1000).toISOString() };
-          return held;
-        },
-        releaseSeat: async (req: ReleaseRequest): Promise<ReservationView> => {
-          released.push(req);
-          return { ...held!, status: req.outcome };
-        },
+    const activities = {
+      holdSeat: async (req: HoldRequest): Promise<ReservationView> => {
+        held = { ...req, price: 1000, status: 'HELD', heldUntil: new Date(Date.now() + 1000).toISOString() };
+        return held;
       },
-    });
-    await worker.runUntil(async () => {
-      const concertId = randomUUID();
-      const request = { reservationId: randomUUID(), userId: randomUUID(), concertId, date: '2099-12-24', seatNo: 3 };
-      const startOp = new WithStartWorkflowOperation(reservationWorkflow, {
-        workflowId: reservationWorkflowId(concertId, request.date, request.seatNo),
-        taskQueue,
-        args: [{ concertId, date: request.date, seatNo: request.seatNo }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
-      const view = await env.client.workflow.executeUpdateWithStart(holdUpdate, {
-        args: [request],
-        startWorkflowOperation: startOp,
-      });
-      const result = await (await startOp.workflowHandle()).result();
+      releaseSeat: async (req: ReleaseRequest): Promise<ReservationView> => {
+        released.push(req);
+        return { ...held!, status: req.outcome };
+      },
+    };
+    await withTestWorker(env, { activities }, async (taskQueue) => {
+      const request = holdRequest({ seatNo: 3 });
+      const { view, handle } = await startHold(env.client, taskQueue, request);
+      const result = await handle.result();
       expect(view.status).toBe('HELD');
       expect(result.reservation?.status).toBe('EXPIRED');
       expect(released).toEqual([{ reservationId: request.reservationId, outcome: 'EXPIRED' }]);

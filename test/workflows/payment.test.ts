@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import {
-  WithStartWorkflowOperation,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateStage,
@@ -8,22 +7,19 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import {
   cancelUpdate,
   ErrorType,
-  holdUpdate,
   payUpdate,
   reservationStateQuery,
-  reservationWorkflowId,
   type HoldRequest,
   type PaymentView,
   type PayRequest,
   type ReleaseRequest,
   type ReservationView,
 } from '../../src/shared';
-import { reservationWorkflow } from '../../src/workflows';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import type { reservationWorkflow } from '../../src/workflows';
+import { createTimeSkippingEnv, holdRequest, startHold, withTestWorker } from '../helpers/temporal';
 
 const HOLD_SECONDS = 300;
 const PRICE = 50_000;
@@ -135,36 +131,9 @@ describe('paying a hold (time-skipping)', () => {
       pay: PayRequest;
     }) => Promise<void>,
   ): Promise<void> {
-    const taskQueue = `tq-${randomUUID()}`;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      // The bundle jest's global setup built once, so each test does not bundle again.
-      ...(process.env.WORKFLOW_BUNDLE_PATH
-        ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-        : { workflowsPath: require.resolve('../../src/workflows') }),
-      activities,
-    });
-    await worker.runUntil(async () => {
-      const concertId = randomUUID();
-      const request: HoldRequest = {
-        reservationId: randomUUID(),
-        userId: randomUUID(),
-        concertId,
-        date: '2099-12-24',
-        seatNo: 17,
-      };
-      const startOp = new WithStartWorkflowOperation(reservationWorkflow, {
-        workflowId: reservationWorkflowId(concertId, request.date, request.seatNo),
-        taskQueue,
-        args: [{ concertId, date: request.date, seatNo: request.seatNo }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
-      const view = await env.client.workflow.executeUpdateWithStart(holdUpdate, {
-        args: [request],
-        startWorkflowOperation: startOp,
-      });
-      const handle = await startOp.workflowHandle();
+    await withTestWorker(env, { activities }, async (taskQueue) => {
+      const request = holdRequest();
+      const { view, handle } = await startHold(env.client, taskQueue, request);
       await body({ handle, view, pay: { reservationId: view.reservationId, userId: request.userId } });
     });
   }

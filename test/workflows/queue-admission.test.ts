@@ -1,21 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandleWithFirstExecutionRunId as WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { createQueueActivities } from '../../src/activities/queue';
 import { TokenService } from '../../src/api/tokens';
 import { queueSettingsView } from '../../src/queue/admin';
 import type { Services } from '../../src/services';
 import { admissionWorkflowId, entryStateQuery, queueEntryWorkflowId } from '../../src/shared';
 import { queueAdmissionWorkflow } from '../../src/workflows';
-import { workflowsOption } from '../helpers/app';
 import { testConfig } from '../../scripts/lib/config';
 import { createTestDatabase } from '../../scripts/lib/db';
 import type { TestDatabase } from '../../scripts/lib/db';
 import { createTestRedis } from '../../scripts/lib/redis';
 import type { TestRedis } from '../../scripts/lib/redis';
 import { testServices } from '../helpers/services';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv, withTestWorker } from '../helpers/temporal';
 import { until } from '../../scripts/lib/wait';
 
 /**
@@ -62,20 +60,15 @@ describe('queue admission workflow (time-skipping, real Redis)', () => {
     const { queue } = services;
     const real = createQueueActivities(services);
     let tickCount = 0;
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: config.taskQueue,
-      ...workflowsOption(),
-      activities: {
-        ...real,
-        admitTick: async () => {
-          tickCount++;
-          return real.admitTick();
-        },
+    const activities = {
+      ...real,
+      admitTick: async () => {
+        tickCount++;
+        return real.admitTick();
       },
-    });
+    };
     const handles: Array<WorkflowHandle<typeof queueAdmissionWorkflow>> = [];
-    await worker.runUntil(async () => {
+    await withTestWorker(env, { activities, taskQueue: config.taskQueue }, async () => {
       await fn({
         services,
         redis: r.redis,

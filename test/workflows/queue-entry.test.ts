@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   admitSignal,
@@ -13,11 +12,9 @@ import {
 } from '../../src/shared';
 import type { CheckoutRequest, CheckoutResult, FinishResult, QueueStatus } from '../../src/shared';
 import { queueEntryWorkflow } from '../../src/workflows';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv, withTestWorker } from '../helpers/temporal';
 
 const TTL_MS = 600_000;
-
-import { workflowsOption } from '../helpers/app';
 
 describe('queue entry workflow (time-skipping)', () => {
   let env: TestWorkflowEnvironment;
@@ -37,28 +34,22 @@ describe('queue entry workflow (time-skipping)', () => {
     fn: (taskQueue: string, finished: Array<Record<string, unknown>>, checkouts: CheckoutRequest[]) => Promise<void>,
     options: { extendTo?: Array<number | null>; checkout?: (request: CheckoutRequest) => CheckoutResult } = {},
   ) {
-    const taskQueue = `tq-${randomUUID()}`;
     const finished: Array<Record<string, unknown>> = [];
     const checkouts: CheckoutRequest[] = [];
     const extensions = [...(options.extendTo ?? [])];
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowsOption(),
-      activities: {
-        finishEntry: async (input: { userId: string; tokenId: string; status: QueueStatus }): Promise<FinishResult> => {
-          finished.push({ ...input, at: await env.currentTimeMs() });
-          const until = extensions.shift() ?? null;
-          return until === null ? { ended: true } : { ended: false, activeUntil: until };
-        },
-        checkout: async (request: CheckoutRequest): Promise<CheckoutResult> => {
-          checkouts.push(request);
-          if (!options.checkout) throw new Error('no checkout in this test');
-          return options.checkout(request);
-        },
+    const activities = {
+      finishEntry: async (input: { userId: string; tokenId: string; status: QueueStatus }): Promise<FinishResult> => {
+        finished.push({ ...input, at: await env.currentTimeMs() });
+        const until = extensions.shift() ?? null;
+        return until === null ? { ended: true } : { ended: false, activeUntil: until };
       },
-    });
-    await worker.runUntil(fn(taskQueue, finished, checkouts));
+      checkout: async (request: CheckoutRequest): Promise<CheckoutResult> => {
+        checkouts.push(request);
+        if (!options.checkout) throw new Error('no checkout in this test');
+        return options.checkout(request);
+      },
+    };
+    await withTestWorker(env, { activities }, (taskQueue) => fn(taskQueue, finished, checkouts));
   }
 
   /** An entry as the admission starts it: ACTIVE until `activeUntil`. */

@@ -15,9 +15,8 @@ import { reservationWorkflow } from '../../src/workflows';
 import { testConfig } from '../../scripts/lib/config';
 import { createTestDatabase, type TestDatabase } from '../../scripts/lib/db';
 import { createTestRedis, type TestRedis } from '../../scripts/lib/redis';
-import { workflowsOption } from '../helpers/app';
 import { testServices } from '../helpers/services';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv, workflowsOption } from '../helpers/temporal';
 
 const HOLD_SECONDS = 300;
 const DATE = '2099-12-24';

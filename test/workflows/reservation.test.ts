@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import {
   cancelUpdate,
   ErrorType,
   holdUpdate,
   reservationStateQuery,
-  reservationWorkflowId,
   SA,
   settledSignal,
   type HeldSeat,
@@ -16,15 +14,9 @@ import {
   type ReleaseRequest,
   type ReservationView,
 } from '../../src/shared';
-import { reservationWorkflow } from '../../src/workflows';
-import { createTimeSkippingEnv } from '../helpers/temporal';
+import { createTimeSkippingEnv, holdRequest, startHold, withTestWorker } from '../helpers/temporal';
 
 const HOLD_SECONDS = 300;
-
-// The bundle built once by the global setup, so each test's worker starts without webpack.
-const workflowCode = process.env.WORKFLOW_BUNDLE_PATH
-  ? { workflowBundle: { codePath: process.env.WORKFLOW_BUNDLE_PATH } }
-  : { workflowsPath: require.resolve('../../src/workflows') };
 
 /** Activity doubles that keep a seat in memory and record what the workflow asked for. */
 function fakeActivities(env: TestWorkflowEnvironment) {
@@ -72,49 +64,21 @@ describe('reservation workflow (time-skipping)', () => {
     await env?.teardown();
   });
 
-  async function holdWith(activities: object, taskQueue: string) {
-    const concertId = randomUUID();
-    const request: HoldRequest = {
-      reservationId: randomUUID(),
-      userId: randomUUID(),
-      concertId,
-      date: '2099-12-24',
-      seatNo: 17,
-    };
-    const workflowId = reservationWorkflowId(concertId, request.date, request.seatNo);
-    const start = () =>
-      new WithStartWorkflowOperation(reservationWorkflow, {
-        workflowId,
-        taskQueue,
-        args: [{ concertId, date: request.date, seatNo: request.seatNo }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
-    const startOp = start();
-    const view = await env.client.workflow.executeUpdateWithStart(holdUpdate, {
-      args: [request],
-      startWorkflowOperation: startOp,
-    });
-    const handle = await startOp.workflowHandle();
-    return { view, handle, request, start };
+  async function holdWith(taskQueue: string) {
+    const request = holdRequest();
+    return { ...(await startHold(env.client, taskQueue, request)), request };
   }
 
   it('when the hold step reports how long the hold has left, then the timer counts from that, not from the workflow clock', async () => {
     // The workflow clock stands still while a local activity runs; a slow hold step (here, one
     // that says 90 s of the hold went by inside it) must not push the release past heldUntil.
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities, calls } = fakeActivities(env);
     const slowStep = {
       ...activities,
       holdSeat: async (req: HoldRequest) => ({ ...(await activities.holdSeat(req)), remainingMs: 210_000 }),
     };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities: slowStep,
-    });
-    await worker.runUntil(async () => {
-      const { view, handle } = await holdWith(slowStep, taskQueue);
+    await withTestWorker(env, { activities: slowStep }, async (taskQueue) => {
+      const { view, handle } = await holdWith(taskQueue);
       expect(view).not.toHaveProperty('remainingMs');
       await handle.result();
       const early = Date.parse(view.heldUntil) - calls.releasedAt[0]!;
@@ -125,17 +89,10 @@ describe('reservation workflow (time-skipping)', () => {
   });
 
   it('when a hold is not paid, then the seat is released after exactly SEAT_HOLD_SECONDS of workflow time', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities, calls } = fakeActivities(env);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities,
-    });
-    await worker.runUntil(async () => {
+    await withTestWorker(env, { activities }, async (taskQueue) => {
       const wallStart = Date.now();
-      const { view, handle } = await holdWith(activities, taskQueue);
+      const { view, handle } = await holdWith(taskQueue);
       expect(view.status).toBe('HELD');
       const result = await handle.result();
       const wallMs = Date.now() - wallStart;
@@ -149,7 +106,6 @@ describe('reservation workflow (time-skipping)', () => {
   });
 
   it('when the seat is already held, then a second hold is refused without another activity', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities } = fakeActivities(env);
     let holds = 0;
     const counting = {
@@ -159,14 +115,8 @@ describe('reservation workflow (time-skipping)', () => {
         return activities.holdSeat(req);
       },
     };
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities: counting,
-    });
-    await worker.runUntil(async () => {
-      const { request, start, handle } = await holdWith(counting, taskQueue);
+    await withTestWorker(env, { activities: counting }, async (taskQueue) => {
+      const { request, start, handle } = await holdWith(taskQueue);
       const second = env.client.workflow.executeUpdateWithStart(holdUpdate, {
         args: [{ ...request, reservationId: randomUUID(), userId: randomUUID() }],
         startWorkflowOperation: start(),
@@ -183,11 +133,9 @@ describe('reservation workflow (time-skipping)', () => {
   it.each(['CONFIRMED', 'CANCELLED'] as const)(
     "when the user's checkout settles the hold (%s) before the timer, then the run ends so and never releases",
     async (outcome) => {
-      const taskQueue = `tq-${randomUUID()}`;
       const { activities, calls } = fakeActivities(env);
-      const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, ...workflowCode, activities });
-      await worker.runUntil(async () => {
-        const { view, handle } = await holdWith(activities, taskQueue);
+      await withTestWorker(env, { activities }, async (taskQueue) => {
+        const { view, handle } = await holdWith(taskQueue);
         // A settlement of another reservation (an older hold of this seat) changes nothing.
         await handle.signal(settledSignal, { reservationId: randomUUID(), outcome });
         expect((await handle.query(reservationStateQuery)).reservation?.status).toBe('HELD');
@@ -201,16 +149,9 @@ describe('reservation workflow (time-skipping)', () => {
   );
 
   it('when the user cancels, then the seat is released at once and a late cancel changes nothing', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities, calls } = fakeActivities(env);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities,
-    });
-    await worker.runUntil(async () => {
-      const { view, handle, request } = await holdWith(activities, taskQueue);
+    await withTestWorker(env, { activities }, async (taskQueue) => {
+      const { view, handle, request } = await holdWith(taskQueue);
       const cancelledAt = await env.currentTimeMs();
       const cancelled = await handle.executeUpdate(cancelUpdate, {
         args: [{ reservationId: view.reservationId, userId: request.userId }],
@@ -232,16 +173,9 @@ describe('reservation workflow (time-skipping)', () => {
   });
 
   it('when a cancel arrives after the hold expired, then it is refused and the seat is not released again', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities, calls } = fakeActivities(env);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities,
-    });
-    await worker.runUntil(async () => {
-      const { view, handle, request } = await holdWith(activities, taskQueue);
+    await withTestWorker(env, { activities }, async (taskQueue) => {
+      const { view, handle, request } = await holdWith(taskQueue);
       const result = await handle.result();
       expect(result.reservation?.status).toBe('EXPIRED');
 
@@ -256,16 +190,9 @@ describe('reservation workflow (time-skipping)', () => {
   });
 
   it('when a cancel names another reservation, then it is refused with RESERVATION_NOT_HELD and the hold stays', async () => {
-    const taskQueue = `tq-${randomUUID()}`;
     const { activities, calls } = fakeActivities(env);
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue,
-      ...workflowCode,
-      activities,
-    });
-    await worker.runUntil(async () => {
-      const { view, handle, request } = await holdWith(activities, taskQueue);
+    await withTestWorker(env, { activities }, async (taskQueue) => {
+      const { view, handle, request } = await holdWith(taskQueue);
       const wrong = handle.executeUpdate(cancelUpdate, {
         args: [{ reservationId: randomUUID(), userId: request.userId }],
       });

@@ -6,9 +6,9 @@ import { render } from 'preact';
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, call } from './api';
 import type { AdminUserView, QueueAdminView } from './api';
-import { errorText, initialLang, t } from './i18n';
+import { t } from './i18n';
 import type { Lang } from './i18n';
-import { ErrorBanner, LangSwitch } from './ui';
+import { PageShell } from './ui';
 
 const POLL_MS = 1_000;
 const WINDOW_MINUTES = 5;
@@ -30,12 +30,6 @@ function temporalLink(userId: string): string {
   const base = meta('temporal-ui', 'http://localhost:8233').replace(/\/$/, '');
   const ns = meta('temporal-namespace', 'default');
   return `${base}/namespaces/${encodeURIComponent(ns)}/workflows?query=${encodeURIComponent(`UserId="${userId}"`)}`;
-}
-
-function describe(lang: Lang, err: unknown): string {
-  return err instanceof ApiError
-    ? errorText(lang, err.code, { s: err.retryAfter ?? 1, detail: err.message })
-    : errorText(lang, 'UNKNOWN');
 }
 
 /**
@@ -235,53 +229,32 @@ function Dashboard(props: {
 }
 
 function App() {
-  const [lang, setLang] = useState<Lang>(initialLang);
   const [adminKey, setAdminKey] = useState<string | null>(() => sessionStorage.getItem('adminKey'));
   const [typed, setTyped] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
 
-  useEffect(() => {
-    document.documentElement.lang = lang;
-    document.title = t(lang, 'adminTitle');
-  }, [lang]);
-
-  const onError = useCallback(
-    (err: unknown) => {
-      // A wrong key: ask again instead of polling with it.
-      if (err instanceof ApiError && err.status === 401) {
-        sessionStorage.removeItem('adminKey');
-        setAdminKey(null);
-      }
-      setNotice(null);
-      setError(describe(lang, err));
-    },
-    [lang],
-  );
-  const onNotice = useCallback((text: string) => {
-    setError(null);
-    setNotice(text);
+  // A wrong key: ask again instead of polling with it.
+  const dropRejectedKey = useCallback((err: unknown) => {
+    if (err instanceof ApiError && err.status === 401) {
+      sessionStorage.removeItem('adminKey');
+      setAdminKey(null);
+    }
   }, []);
 
-  const enter = (e: Event) => {
-    e.preventDefault();
-    sessionStorage.setItem('adminKey', typed);
-    setError(null);
-    setAdminKey(typed);
-  };
-
   return (
-    <>
-      <header>
-        <h1>{t(lang, 'adminTitle')}</h1>
-        <LangSwitch lang={lang} onChange={setLang} />
-      </header>
-      <main>
-        <ErrorBanner lang={lang} error={error} notice={notice} onClose={() => (setError(null), setNotice(null))} />
-        {adminKey ? (
+    <PageShell title="adminTitle" onErrorSeen={dropRejectedKey}>
+      {({ lang, onError, onNotice, clearError }) =>
+        adminKey ? (
           <Dashboard lang={lang} adminKey={adminKey} onError={onError} onNotice={onNotice} />
         ) : (
-          <form onSubmit={enter} class="card">
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              sessionStorage.setItem('adminKey', typed);
+              clearError();
+              setAdminKey(typed);
+            }}
+            class="card"
+          >
             <label for="admin-key">{t(lang, 'adminKey')}</label>
             <input
               id="admin-key"
@@ -292,9 +265,9 @@ function App() {
             />
             <button type="submit">{t(lang, 'enter')}</button>
           </form>
-        )}
-      </main>
-    </>
+        )
+      }
+    </PageShell>
   );
 }
 

@@ -6,18 +6,18 @@ import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, call, followQueueEvents, jwtSubject } from './api';
 import type { Concert, ConcertDate, Payment, QueueView, Reservation, Seat } from './api';
-import { duration, errorText, initialLang, t, won } from './i18n';
+import { duration, t, won } from './i18n';
 import type { Lang, TextKey } from './i18n';
-import { ErrorBanner, LangSwitch, useNow } from './ui';
+import { PageShell, useNow } from './ui';
 
 const SEATS = 50;
 const MAX_SELECTED = 4;
 const SEAT_REFRESH_MS = 2_000;
 const POLL_MS = 2_000;
 
-/** Who is signed in: `identity` is the login service's token (null on a server without identity). */
+/** Who is signed in: `identity` is the login service's token. */
 interface Session {
-  identity: string | null;
+  identity: string;
   userId: string;
 }
 
@@ -38,13 +38,6 @@ const store = {
   },
 };
 
-function describe(lang: Lang, err: unknown): string {
-  if (err instanceof ApiError) {
-    return errorText(lang, err.code, { s: err.retryAfter ?? 1, detail: err.message });
-  }
-  return errorText(lang, 'UNKNOWN');
-}
-
 /** The identity handed over in the URL fragment (`#identity=<token>`) by the login service, once. */
 function identityFromFragment(): string | null {
   const match = /(?:^#|&)identity=([^&]+)/.exec(location.hash);
@@ -64,19 +57,13 @@ function SignIn(props: { lang: Lang; onSession: (s: Session) => void; onError: (
     setBusy(true);
     try {
       const wanted = userId.trim();
-      try {
-        const { identityToken } = await call<{ identityToken: string }>('/v1/dev/identity', {
-          method: 'POST',
-          body: wanted ? { userId: wanted } : {},
-        });
-        const sub = jwtSubject(identityToken);
-        if (!sub) throw new ApiError(400, 'UNAUTHENTICATED', 'identity token without sub');
-        props.onSession({ identity: identityToken, userId: sub });
-      } catch (err) {
-        // A server from before API v1.1 has no identity: the user id alone enters the line.
-        if (!(err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND')) throw err;
-        props.onSession({ identity: null, userId: wanted || crypto.randomUUID() });
-      }
+      const { identityToken } = await call<{ identityToken: string }>('/v1/dev/identity', {
+        method: 'POST',
+        body: wanted ? { userId: wanted } : {},
+      });
+      const sub = jwtSubject(identityToken);
+      if (!sub) throw new ApiError(400, 'UNAUTHENTICATED', 'identity token without sub');
+      props.onSession({ identity: identityToken, userId: sub });
     } catch (err) {
       props.onError(err);
     } finally {
@@ -334,7 +321,7 @@ function Booking(props: {
     try {
       const v = await call<QueueView>('/v1/queue/tokens', {
         method: 'POST',
-        bearer: session.identity ?? undefined,
+        bearer: session.identity,
         body: { userId: session.userId },
       });
       store.save('entry', v);
@@ -351,15 +338,13 @@ function Booking(props: {
   }, [entry, join]);
 
   const loadTickets = useCallback(async () => {
-    if (!session.identity) return;
     try {
       const { reservations } = await call<{ reservations: Reservation[] }>('/v1/me/reservations', {
         bearer: session.identity,
       });
       setTickets(reservations.filter((r) => r.status === 'CONFIRMED'));
     } catch (err) {
-      // A server from before API v1.1 has no /v1/me: the tickets paid on this page stay listed.
-      if (!(err instanceof ApiError && err.status === 404 && err.code === 'NOT_FOUND')) onError(err);
+      onError(err);
     }
   }, [session, onError]);
 
@@ -660,7 +645,6 @@ function Booking(props: {
 }
 
 function App() {
-  const [lang, setLang] = useState<Lang>(initialLang);
   const [session, setSession] = useState<Session | null>(() => {
     const fromFragment = identityFromFragment();
     if (fromFragment) {
@@ -674,30 +658,10 @@ function App() {
     }
     return store.load<Session>('session');
   });
-  const [error, setError] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(null);
-
-  useEffect(() => {
-    document.documentElement.lang = lang;
-    document.title = t(lang, 'appTitle');
-  }, [lang]);
-
-  const onError = useCallback(
-    (err: unknown) => {
-      setNotice(null);
-      setError(describe(lang, err));
-    },
-    [lang],
-  );
-  const onNotice = useCallback((text: string) => {
-    setError(null);
-    setNotice(text);
-  }, []);
 
   const signIn = (s: Session) => {
     store.save('session', s);
     store.save('entry', null);
-    setError(null);
     setSession(s);
   };
   const signOut = () => {
@@ -707,28 +671,34 @@ function App() {
   };
 
   return (
-    <>
-      <header>
-        <h1>{t(lang, 'appTitle')}</h1>
-        <LangSwitch lang={lang} onChange={setLang} />
-        {session && (
+    <PageShell
+      title="appTitle"
+      header={(lang) =>
+        session && (
           <p class="who">
             {t(lang, 'signedInAs', { user: session.userId })}{' '}
             <button type="button" onClick={signOut}>
               {t(lang, 'signOut')}
             </button>
           </p>
-        )}
-      </header>
-      <main>
-        <ErrorBanner lang={lang} error={error} notice={notice} onClose={() => (setError(null), setNotice(null))} />
-        {session ? (
+        )
+      }
+    >
+      {({ lang, onError, onNotice, clearError }) =>
+        session ? (
           <Booking key={session.userId} lang={lang} session={session} onError={onError} onNotice={onNotice} />
         ) : (
-          <SignIn lang={lang} onSession={signIn} onError={onError} />
-        )}
-      </main>
-    </>
+          <SignIn
+            lang={lang}
+            onSession={(s) => {
+              clearError();
+              signIn(s);
+            }}
+            onError={onError}
+          />
+        )
+      }
+    </PageShell>
   );
 }
 

@@ -3,7 +3,13 @@
  * benchmark and the drills assert after the load.
  */
 import type { DataSource } from 'typeorm';
-import type { Check } from './report';
+
+/** One invariant and whether it held. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 type CountRow = { n: string | number };
 

@@ -1,6 +1,6 @@
 /** The service's HTTP contract (API.md v1.1), as calls the scenarios and drills make. */
 import { SignJWT } from 'jose';
-import { sleep, until } from '../../scripts/lib/wait';
+import { sleep, until } from './wait';
 import { call, pool } from './http';
 import type { Answer, BenchUser, Recorder } from './http';
 

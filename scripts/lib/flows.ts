@@ -4,7 +4,7 @@
  * the seat map again, a 5xx or a dropped connection makes them retry (payments with the
  * same Idempotency-Key).
  */
-import { sleep } from '../../scripts/lib/wait';
+import { sleep } from './wait';
 import type { Payment, Reservation, SeatRef, ServiceApi } from './api';
 import { pool } from './http';
 import type { BenchUser } from './http';
