@@ -58,23 +58,29 @@ function frameName(node: CpuProfileNode): string {
 }
 
 /**
- * Sums self time per function over `window` of a profile of a process started at `startedAt`
- * (epoch ms). The profile clock starts when the process does (within its start-up time), so
+ * Each sample of the profile that falls in `window`, with how long it stood (µs). The profile
+ * clock starts when the process does (within its start-up time, `startedAt` epoch ms), so
  * sample times are placed on the wall clock from there.
  */
-export function summarizeProfile(profile: CpuProfile, startedAt: number, window: Window, n = 15): SelfTime[] {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map<string, number>();
+function* samplesIn(profile: CpuProfile, startedAt: number, window: Window): Generator<{ nodeId: number; us: number }> {
   let t = profile.startTime;
-  let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
     const next = i + 1 < profile.samples.length ? t + (profile.timeDeltas[i + 1] ?? 0) : profile.endTime;
     const wall = startedAt + (t - profile.startTime) / 1000;
     if (wall < window.from || wall > window.to) continue;
-    const node = byId.get(profile.samples[i]!);
+    yield { nodeId: profile.samples[i]!, us: Math.max(0, next - t) };
+  }
+}
+
+/** Sums self time per function over `window` of a profile of a process started at `startedAt`. */
+export function summarizeProfile(profile: CpuProfile, startedAt: number, window: Window, n = 15): SelfTime[] {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let total = 0;
+  for (const { nodeId, us } of samplesIn(profile, startedAt, window)) {
+    const node = byId.get(nodeId);
     if (!node) continue;
-    const us = Math.max(0, next - t);
     const key = frameName(node);
     self.set(key, (self.get(key) ?? 0) + us);
     total += us;
@@ -91,14 +97,8 @@ export function summarizeProfile(profile: CpuProfile, startedAt: number, window:
 
 /** Sampled time of a window, ms (for the summary's header). */
 function sampledMs(profile: CpuProfile, startedAt: number, window: Window): number {
-  let t = profile.startTime;
   let total = 0;
-  for (let i = 0; i < profile.samples.length; i++) {
-    t += profile.timeDeltas[i] ?? 0;
-    const next = i + 1 < profile.samples.length ? t + (profile.timeDeltas[i + 1] ?? 0) : profile.endTime;
-    const wall = startedAt + (t - profile.startTime) / 1000;
-    if (wall >= window.from && wall <= window.to) total += Math.max(0, next - t);
-  }
+  for (const { us } of samplesIn(profile, startedAt, window)) total += us;
   return Math.round(total / 1000);
 }
 
