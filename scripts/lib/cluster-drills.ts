@@ -20,6 +20,7 @@ import {
   lateNumbers,
   noStaleHolds,
   payOutcomesConsistent,
+  sellOutChecks,
   tally,
   waitReleased,
 } from './drills';
@@ -111,24 +112,15 @@ export async function historyKillDrill(
       ok: killedAt !== undefined && back.pid !== oldPid,
       detail: `pid ${oldPid} killed ${killedAt ? killedAt - raceStart : '?'} ms into the race, pid ${back.pid} up ${back.backAfterMs} ms later`,
     },
-    ...(await seatChecks(ds, concert.concertId, date, { sold: paidIds.size })),
-    {
-      name: 'every unpaid hold released',
-      ok: release.stillHeld.length === 0,
-      detail: `${notPaid.length} unpaid holds, ${release.stillHeld.length} still HELD 60 s after heldUntil`,
-    },
-    await paymentsPresent(
-      ds,
-      paid.flatMap((p) => (p.payment ? [p.payment.paymentId] : [])),
-    ),
-    await payOutcomesConsistent(ds, paid),
-    {
-      name: 'payments went through despite the kill',
-      ok: paidIds.size > 0,
-      detail: `${paidIds.size} of ${paid.length} payers paid (${JSON.stringify(tally(paid.map((p) => p.status)))})`,
-    },
-    await noStaleHolds(ds, 60_000),
-    await moneyCheck(ds),
+    ...(await sellOutChecks(ds, {
+      concertId: concert.concertId,
+      date,
+      paid,
+      notPaid: notPaid.length,
+      stillHeld: release.stillHeld.length,
+      waitedMs: 60_000,
+      despite: 'the kill',
+    })),
   ];
   return {
     name: 'kill -9 the Temporal history service mid sell-out, restart it',

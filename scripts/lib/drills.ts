@@ -258,27 +258,15 @@ export async function workerKillDrill(s: DrillStack, size: DrillSize, say: (m: s
     notPaid.map((w) => w.reservation),
     30_000,
   );
-  const checks: Check[] = [
-    ...(await seatChecks(ds, concert.concertId, date, { sold: paidIds.size })),
-    {
-      name: 'every unpaid hold released',
-      ok: release.stillHeld.length === 0,
-      detail: `${notPaid.length} unpaid holds, ${release.stillHeld.length} still HELD 30 s after heldUntil`,
-    },
-    await paymentsPresent(
-      ds,
-      paid.flatMap((p) => (p.payment ? [p.payment.paymentId] : [])),
-    ),
-    await payOutcomesConsistent(ds, paid),
-    {
-      // Otherwise "no payment lost" would hold vacuously (e.g. every hold lapsed during the outage).
-      name: 'payments went through despite the kills',
-      ok: paidIds.size > 0,
-      detail: `${paidIds.size} of ${paid.length} payers paid (${JSON.stringify(tally(paid.map((p) => p.status)))})`,
-    },
-    await noStaleHolds(ds, 30_000),
-    await moneyCheck(ds),
-  ];
+  const checks = await sellOutChecks(ds, {
+    concertId: concert.concertId,
+    date,
+    paid,
+    notPaid: notPaid.length,
+    stillHeld: release.stillHeld.length,
+    waitedMs: 30_000,
+    despite: 'the kills',
+  });
   return {
     name: 'kill -9 a worker mid sell-out, then all workers, restart one',
     checks,
@@ -301,6 +289,48 @@ export async function workerKillDrill(s: DrillStack, size: DrillSize, say: (m: s
 }
 
 /** Each payment's final answer matches MySQL: 201 ⇒ paid and confirmed; otherwise no payment and not confirmed. */
+/**
+ * What every sell-out drill ends with: seats sold once, unpaid holds released within `waitedMs`,
+ * every acknowledged payment present and consistent with its answer, some payments through
+ * despite the fault, no stale holds, money conserved.
+ */
+export async function sellOutChecks(
+  ds: DataSource,
+  run: {
+    concertId: string;
+    date: string;
+    paid: PayOutcome[];
+    notPaid: number;
+    stillHeld: number;
+    waitedMs: number;
+    /** The fault, for the check's name ("payments went through despite …"). */
+    despite: string;
+  },
+): Promise<Check[]> {
+  const paidIds = new Set(run.paid.filter((p) => p.status === 201).map((p) => p.win.reservation.reservationId));
+  return [
+    ...(await seatChecks(ds, run.concertId, run.date, { sold: paidIds.size })),
+    {
+      name: 'every unpaid hold released',
+      ok: run.stillHeld === 0,
+      detail: `${run.notPaid} unpaid holds, ${run.stillHeld} still HELD ${run.waitedMs / 1000} s after heldUntil`,
+    },
+    await paymentsPresent(
+      ds,
+      run.paid.flatMap((p) => (p.payment ? [p.payment.paymentId] : [])),
+    ),
+    await payOutcomesConsistent(ds, run.paid),
+    {
+      // Otherwise "no payment lost" would hold vacuously (e.g. every hold lapsed during the outage).
+      name: `payments went through despite ${run.despite}`,
+      ok: paidIds.size > 0,
+      detail: `${paidIds.size} of ${run.paid.length} payers paid (${JSON.stringify(tally(run.paid.map((p) => p.status)))})`,
+    },
+    await noStaleHolds(ds, run.waitedMs),
+    await moneyCheck(ds),
+  ];
+}
+
 export async function payOutcomesConsistent(
   ds: DataSource,
   paid: ReadonlyArray<{ status: number; win: Win }>,
