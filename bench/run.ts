@@ -379,17 +379,8 @@ async function oneRun(env: RunEnv, run: number): Promise<ScenarioResult[]> {
   }
 
   // ---- the main stack
-  const mainScenarios: ScenarioId[] = [
-    'tokens',
-    'sellout',
-    'race',
-    'seatmap',
-    'charges',
-    'payments50',
-    'payments',
-    'follow',
-    'admit',
-  ];
+  // Every scenario but the ceilings and the short-hold stack's (release, edge).
+  const mainScenarios = SCENARIOS.filter((s) => !['ceilings', 'temporal', 'release', 'edge'].includes(s));
   if (mainScenarios.some((s) => only.has(s))) {
     const cpuProfDir = path.join(env.workDir, `cpuprof-run${run}`);
     const { stack, ds, api } = await freshStack(

@@ -1,7 +1,6 @@
 import { asyncLocalStorage } from '@temporalio/activity';
-import { checkout } from '../money/payment';
+import { checkoutAndSpend } from '../money/checkout-flow';
 import { admissionTick, EntryStarter } from '../queue/admission';
-import { SeatState } from '../seats/seat-state';
 import type { Services } from '../services';
 import type { CheckoutRequest, CheckoutResult, FinishResult, QueueStatus, TickResult } from '../shared/types';
 
@@ -58,10 +57,7 @@ export function createQueueActivities(services: Services) {
      * hears 201 and updates the seat pre-filter. Idempotent under retries.
      */
     checkout: async (request: CheckoutRequest): Promise<CheckoutResult> => {
-      const result = await checkout(dataSource, request);
-      await queue.complete(request.userId, request.tokenId);
-      await SeatState.quietly(() => seatState.settle(result.settled));
-      return result;
+      return checkoutAndSpend({ dataSource, queue, seatState }, request);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { QueueService } from '../queue/service';
 import { SeatState } from '../seats/seat-state';
 import { tokenNotActive } from '../shared/errors';
-import type { PaymentView, QueueStatus } from '../shared/types';
+import type { CheckoutRequest, CheckoutResult, PaymentView, QueueStatus } from '../shared/types';
 import { readIdempotencyKey, replayOf, requestHash } from './idempotency';
 import { checkout } from './payment';
 import type { SettlementNotices } from './settlement-notices';
@@ -64,7 +64,7 @@ export async function pay(deps: CheckoutDeps, payer: Payer, order: PaymentOrder)
   }
   if (payer.status !== 'ACTIVE' || payer.activeUntil === null) throw tokenNotActive(payer.status);
 
-  const result = await checkout(deps.dataSource, {
+  const result = await checkoutAndSpend(deps, {
     userId,
     tokenId: payer.tokenId,
     reservationIds: [...order.reservationIds],
@@ -72,8 +72,21 @@ export async function pay(deps: CheckoutDeps, payer: Payer, order: PaymentOrder)
     paymentId: randomUUID(),
     ...(key ? { idempotencyKey: key, requestHash: hash } : {}),
   });
-  await deps.queue.complete(userId, payer.tokenId);
-  await SeatState.quietly(() => deps.seatState.settle(result.settled));
   deps.settlementNotices.send(userId, payer.tokenId, result.settled);
   return result.payment;
+}
+
+/**
+ * The checkout transaction, then the token spent in Redis and the seat pre-filter updated:
+ * what the API does before its 201, and what the entry workflow's `checkout` update runs for
+ * API processes of the previous version. Idempotent under retries.
+ */
+export async function checkoutAndSpend(
+  deps: Pick<CheckoutDeps, 'dataSource' | 'queue' | 'seatState'>,
+  request: CheckoutRequest,
+): Promise<CheckoutResult> {
+  const result = await checkout(deps.dataSource, request);
+  await deps.queue.complete(request.userId, request.tokenId);
+  await SeatState.quietly(() => deps.seatState.settle(result.settled));
+  return result;
 }
