@@ -88,16 +88,14 @@ export async function chargeBalance(
   const charge = async (): Promise<BalanceView | typeof NO_USER> => {
     const read = lockUserAndKey(request.userId, request.idempotencyKey);
     try {
-      return await readThenWrite<UserAndKeyRow, BalanceView | typeof NO_USER>(dataSource, read, (rows) =>
-        decideCharge(rows, request, limits),
+      return await readThenWrite(dataSource, [read], ([rows]) =>
+        decideCharge(rows as UserAndKeyRow[], request, limits),
       );
     } catch (err) {
       // The key was recorded by a transaction that did not take the user's lock first; the
       // rolled-back charge runs again and replays that one's answer.
       if (!isDuplicateKey(err)) throw err;
-      return readThenWrite<UserAndKeyRow, BalanceView | typeof NO_USER>(dataSource, read, (rows) =>
-        decideCharge(rows, request, limits),
-      );
+      return readThenWrite(dataSource, [read], ([rows]) => decideCharge(rows as UserAndKeyRow[], request, limits));
     }
   };
   const result = await charge();
