@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { stopChild } from '../../scripts/lib/process';
 import { stopClusterProfile } from './cluster-profile';
-import { devServerHolder } from './global-setup';
+import { setupState } from './global-setup';
 
 /**
  * Once per `jest` run, in the parent process: stops what the global setup started. The dev
@@ -11,7 +11,7 @@ import { devServerHolder } from './global-setup';
  * exits by itself without its "did not exit one second after the test run" warning.
  */
 export default async function globalTeardown(): Promise<void> {
-  const { __temporalDevServer: child, __workflowBundle: bundle } = devServerHolder;
+  const { __temporalDevServer: child, __workflowBundle: bundle } = setupState;
   await Promise.all([stopChild(child, 'SIGTERM', 20_000), stopClusterProfile()]);
   if (bundle) rmSync(bundle, { force: true });
 }
