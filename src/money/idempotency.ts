@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../db/sql';
+import type { Queryable, Statement } from '../db/sql';
 import { isDuplicateKey } from '../db/sql';
 import { idempotencyKeyReused } from '../shared/errors';
 
@@ -20,12 +20,16 @@ export interface IdempotencyRecord {
   response: StoredResponse | null;
 }
 
-interface IdempotencyRow {
-  operation: IdempotentOperation;
-  request_hash: string;
+/** An `idempotency_keys` row as read; its columns are null when read through an outer join that found none. */
+export interface IdempotencyRow {
+  operation: IdempotentOperation | null;
+  request_hash: string | null;
   response_status: number | null;
   response_body: unknown;
 }
+
+/** The columns of {@link IdempotencyRow}, for a query that reads the key as table alias `k`. */
+export const IDEMPOTENCY_COLUMNS = 'k.operation, k.request_hash, k.response_status, k.response_body';
 
 /** JSON with object keys sorted, so that `{a, b}` and `{b, a}` hash alike. */
 function canonicalJson(value: unknown): string {
@@ -57,12 +61,16 @@ export async function readIdempotencyKey(
   { lock = false } = {},
 ): Promise<IdempotencyRecord | null> {
   const rows = await db.query<IdempotencyRow[]>(
-    `SELECT operation, request_hash, response_status, response_body
-       FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ?${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${IDEMPOTENCY_COLUMNS}
+       FROM idempotency_keys k WHERE k.user_id = ? AND k.idempotency_key = ?${lock ? ' FOR UPDATE' : ''}`,
     [userId, key],
   );
-  const row = rows[0];
-  if (!row) return null;
+  return rows[0] ? recordOf(rows[0]) : null;
+}
+
+/** The record in a row read with {@link IDEMPOTENCY_COLUMNS}, or null when the join found no key. */
+export function recordOf(row: IdempotencyRow): IdempotencyRecord | null {
+  if (row.operation === null || row.request_hash === null) return null;
   return {
     operation: row.operation,
     requestHash: row.request_hash,
@@ -107,6 +115,20 @@ export async function storeIdempotentResponse(
     [response.status, JSON.stringify(response.body), userId, key],
   );
 }
+
+/**
+ * Records `key` with its result in one statement, for a transaction that already holds the
+ * user's row lock (every use of a user's keys takes it first, so no other transaction can be
+ * inserting the same key meanwhile; if one did, the duplicate key fails the whole transaction).
+ */
+export const insertIdempotentResponse = (
+  claim: { userId: string; key: string; operation: IdempotentOperation; requestHash: string },
+  response: StoredResponse,
+): Statement => ({
+  sql: `INSERT INTO idempotency_keys (user_id, idempotency_key, operation, request_hash, response_status, response_body)
+        VALUES (?, ?, ?, ?, ?, ?)`,
+  params: [claim.userId, claim.key, claim.operation, claim.requestHash, response.status, JSON.stringify(response.body)],
+});
 
 /**
  * The stored response to replay for a retry of `operation` with body hash `hash`, or
