@@ -31,6 +31,8 @@ const variables = {
   activeTokenTtlSeconds: ['ACTIVE_TOKEN_TTL_SECONDS', int(1, 86_400).default(600)],
   queueMaxActive: ['QUEUE_MAX_ACTIVE', int(0, 1_000_000).default(100)],
   queueAdmitPerSecond: ['QUEUE_ADMIT_PER_SECOND', int(0, 100_000).default(10)],
+  /** Least time between two position-only events of one queue stream (SSE). */
+  queueStreamPositionEveryMs: ['QUEUE_STREAM_POSITION_EVERY_MS', int(0, 15_000).default(1_000)],
   maxHoldsPerUser: ['MAX_HOLDS_PER_USER', int(1, 50).default(4)],
   tokenRatePerMinute: ['TOKEN_RATE_PER_MINUTE', int(1, 1_000_000).default(10)],
   tokenSecret: ['TOKEN_SECRET', z.string().min(16).default(DEV_TOKEN_SECRET)],

@@ -61,7 +61,8 @@ export function createApp(deps: AppDeps): Express {
 
   // The API first: Express tries every layer in order, so the hot routes should not walk past
   // the health, docs and page handlers on every request.
-  app.use('/v1/queue', queueRouter(deps, new QueueEventHub(deps)));
+  const hub = new QueueEventHub(deps, { positionEveryMs: deps.config.queueStreamPositionEveryMs });
+  app.use('/v1/queue', queueRouter(deps, hub));
   app.use('/v1/concerts', concertsRouter(deps));
   app.use('/v1/reservations', reservationsRouter(deps));
   app.use('/v1/users', balanceRouter(deps));

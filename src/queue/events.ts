@@ -9,8 +9,10 @@ import type { QueueService, QueueTokenView } from './service';
 const MIN_REFRESH_MS = 250;
 /** A stream that sent nothing for this long gets its status again (API.md: at least every 15 s). */
 const HEARTBEAT_MS = 10_000;
-/** How often the hub looks for streams due a heartbeat or whose active window ended. */
+/** How often the hub looks for streams due a heartbeat, a held-back position or a window's end. */
 const SWEEP_MS = 1_000;
+/** Least time between two position-only events of one stream, by default (QUEUE_STREAM_POSITION_EVERY_MS). */
+export const POSITION_EVERY_MS = 1_000;
 
 const TERMINAL = new Set(['EXPIRED', 'COMPLETED']);
 
@@ -21,11 +23,20 @@ interface StreamClient {
   res: Response;
   last: QueueTokenView | null;
   lastSentAt: number;
+  /** A position change was held back by the position interval; the sweep sends it when due. */
+  behind: boolean;
 }
 
 export interface QueueEventHubOptions {
   /** Quiet time after which a stream gets its status again; default 10 s. */
   heartbeatMs?: number;
+  /**
+   * Least time between two events of one stream that only move its position (default 1 s).
+   * Status changes and a pause or resume go out at once. Every admission moves every waiting
+   * position, so with a long line this is what bounds the pushes: a million streams at one a
+   * second is a million pushes a second (see docs/scaling.md).
+   */
+  positionEveryMs?: number;
 }
 
 export interface QueueEventHubDeps {
@@ -55,12 +66,14 @@ export class QueueEventHub {
   private refreshAgain = false;
   private closed = false;
   private readonly heartbeatMs: number;
+  private readonly positionEveryMs: number;
 
   constructor(
     private readonly deps: QueueEventHubDeps,
     options: QueueEventHubOptions = {},
   ) {
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+    this.positionEveryMs = options.positionEveryMs ?? POSITION_EVERY_MS;
   }
 
   /** Open streams (for tests and metrics). */
@@ -95,7 +108,7 @@ export class QueueEventHub {
    */
   async open(req: Request, res: Response, auth: { userId: string; tokenId: string; token: string }): Promise<void> {
     await this.ensureSubscribed();
-    const client: StreamClient = { ...auth, res, last: null, lastSentAt: 0 };
+    const client: StreamClient = { ...auth, res, last: null, lastSentAt: 0, behind: false };
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache');
@@ -126,6 +139,7 @@ export class QueueEventHub {
       const due = [...this.clients].filter(
         (c) =>
           now - c.lastSentAt >= this.heartbeatMs ||
+          (c.behind && now - c.lastSentAt >= this.positionEveryMs) ||
           (c.last?.status === 'ACTIVE' && c.last.activeUntil !== null && Date.parse(c.last.activeUntil) <= now),
       );
       if (due.length > 0) void this.refresh(due, true);
@@ -194,9 +208,11 @@ export class QueueEventHub {
       const changed =
         !client.last ||
         client.last.status !== view.status ||
-        client.last.position !== view.position ||
         (client.last.estimatedWaitSeconds === null) !== (view.estimatedWaitSeconds === null);
-      if (force || changed) this.send(client, view);
+      const moved = client.last !== null && client.last.position !== view.position;
+      if (force || changed || (moved && Date.now() - client.lastSentAt >= this.positionEveryMs))
+        this.send(client, view);
+      else if (moved) client.behind = true;
       if (TERMINAL.has(view.status)) this.detach(client);
     });
   }
@@ -204,6 +220,7 @@ export class QueueEventHub {
   private send(client: StreamClient, view: QueueTokenView): void {
     client.last = view;
     client.lastSentAt = Date.now();
+    client.behind = false;
     client.res.write(`event: status\ndata: ${JSON.stringify(view)}\n\n`);
   }
 

@@ -5,6 +5,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import express from 'express';
 import type { Express } from 'express';
 import request from 'supertest';
+import { until } from '../../scripts/lib/wait';
 import { createQueueActivities } from '../../src/activities/queue';
 import type { AppDeps } from '../../src/api/deps';
 import { errorHandler } from '../../src/api/errors';
@@ -179,6 +180,45 @@ describe('queue events (SSE)', () => {
     const stream = await openStream(listen(stack.app), entry.token);
     expect((await stream.next())?.data).toMatchObject({ status: 'COMPLETED', position: 0 });
     expect(await stream.next()).toBeNull();
+  });
+
+  it('when the line moves faster than the position interval, then one event carries the latest position, and admission goes out at once', async () => {
+    await request(stack.app)
+      .patch('/v1/admin/queue')
+      .set(admin())
+      .send({ maxActive: 1000, admitPerSecond: 1 })
+      .expect(200);
+    // A measured rate first, so the estimate does not go from none to some (a change of its own) below.
+    await until('the admission rate is measured', async () => {
+      await tick();
+      return (await enter()).estimatedWaitSeconds !== null;
+    });
+    for (let i = 0; i < 3; i++) await enter();
+    const entry = await enter();
+    const hooks: Array<() => Promise<void>> = [];
+    const hub = new QueueEventHub({ ...stack.deps, shutdownHooks: hooks }, { positionEveryMs: 3_000 });
+    const app = express();
+    app.get('/v1/queue/tokens/current/events', async (req, res) => {
+      await hub.open(req, res, await authenticate(stack.deps, req.headers.authorization));
+    });
+    const stream = await openStream(listen(app), entry.token);
+    const first = await stream.next();
+    const firstAt = Date.now();
+    // Three ticks of one admission each: three position changes well inside the interval.
+    for (let i = 0; i < 3; i++) expect((await tick()).admitted).toBe(1);
+    const moved = await stream.next();
+    expect(moved?.data).toMatchObject({ status: 'WAITING', position: first!.data.position - 3 });
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(2_900);
+
+    // Admission is a status change: it does not wait for the interval.
+    await request(stack.app).patch('/v1/admin/queue').set(admin()).send({ admitPerSecond: 100_000 }).expect(200);
+    const admittedAt = Date.now();
+    await tick();
+    const admitted = await stream.next();
+    expect(admitted?.data).toMatchObject({ status: 'ACTIVE', position: 0 });
+    expect(Date.now() - admittedAt).toBeLessThan(2_000);
+    stream.close();
+    for (const hook of hooks) await hook();
   });
 
   it('when nothing changes, then the stream repeats the status as a heartbeat', async () => {
