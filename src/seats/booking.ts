@@ -26,7 +26,8 @@ export interface BookingDeps {
   temporal: Client;
   seatState: SeatState;
   performances: PerformanceLookup;
-  config: { taskQueue: string };
+  /** `workflowCallTimeoutMs`: WORKFLOW_CALL_TIMEOUT_MS (src/config.ts); src/temporal.ts's default if absent. */
+  config: { taskQueue: string; workflowCallTimeoutMs?: number };
   log: Logger;
 }
 
@@ -80,6 +81,7 @@ export async function holdSeatFor(deps: BookingDeps, choice: SeatChoice): Promis
       workflowId,
       hold,
       (err) => claimed === 'claimed-lapsed-hold' && errorTypeOf(err) === ErrorType.SEAT_UNAVAILABLE,
+      deps.config.workflowCallTimeoutMs,
     );
   } catch (err) {
     // The hold activity replaces our claim with what MySQL saw; anything else is ours to undo.
@@ -113,8 +115,10 @@ export async function cancelHold(deps: BookingDeps, reservationId: string, userI
   if (view.status !== 'HELD') throw reservationNotHeld();
   const handle = deps.temporal.workflow.getHandle(reservationWorkflowId(view.concertId, view.date, view.seatNo));
   try {
-    return await withWorkflowDeadline(deps.temporal, () =>
-      handle.executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }),
+    return await withWorkflowDeadline(
+      deps.temporal,
+      () => handle.executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }),
+      deps.config.workflowCallTimeoutMs,
     );
   } catch (err) {
     // The run that held it has ended (the hold lapsed meanwhile, or was already released).
