@@ -61,7 +61,8 @@ const variables = {
   /**
    * Longest an HTTP request waits on a workflow update (a hold, a cancel) before answering 503
    * with Retry-After; it bounds the wait when no worker runs. The integration tier on the
-   * cluster profile raises it (test/helpers/cluster-profile.ts, docs/scaling.md).
+   * cluster profile raises it (test/helpers/cluster-profile.ts, docs/scaling.md); above the
+   * server's own 30 s per call, a hold is asked again under the same update id.
    */
   workflowCallTimeoutMs: ['WORKFLOW_CALL_TIMEOUT_MS', int(100, 600_000).default(10_000)],
 } as const;
