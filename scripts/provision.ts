@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -355,6 +355,8 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ch
   for (const pragma of opts.sqlitePragmas ?? []) args.push('--sqlite-pragma', pragma);
   const out = opts.logFile ? openSync(opts.logFile, 'a') : 'ignore';
   const child = spawn(cli, args, { stdio: ['ignore', out, out] });
+  // The child holds its own copy of the log file's descriptor; the parent's would only leak.
+  if (typeof out === 'number') closeSync(out);
   const exited = new Promise<never>((_, reject) =>
     child.once('exit', (code) => reject(new Error(`temporal dev server exited with ${code}`))),
   );

@@ -1,4 +1,5 @@
 /** The benchmark's scenarios; bench/run.ts provides the stack and runs them in order. */
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -354,6 +355,59 @@ export async function tokenBurst(
       cpu,
     ),
   };
+}
+
+/**
+ * Issue 11: what checking the identity costs a token burst. Bursts of new users whose identity
+ * tokens the api has not seen (A: the signature is checked) and of new users whose tokens it
+ * verified beforehand (B: a cache hit, the burst without the check), run A B B A so that the
+ * api warming up and the line growing weigh on both sides alike. Returns the second B burst's
+ * result with the four rates and the ratio of A to B throughput.
+ */
+export async function identityCost(ctx: Ctx, urls: string[], size: number): Promise<ScenarioResult> {
+  const users = (): string[] => Array.from({ length: size }, () => randomUUID());
+  const [a1, b1, b2, a2] = [users(), users(), users(), users()];
+  const verified = await verifyIdentitiesFirst(ctx, urls, [...b1, ...b2]);
+  const cached = (ids: string[], from: number) => ({ identities: verified.slice(from, from + ids.length) });
+  const title = (side: string): string => `Token burst (${side})`;
+  const rateOf = (o: BurstOutcome): number => o.result.rows[0]!.rate;
+  const first = await tokenBurst(ctx, urls, a1, undefined, 'tokens-identity-a1', title('identities checked'));
+  const second = await tokenBurst(
+    ctx,
+    urls,
+    b1,
+    undefined,
+    'tokens-identity-b1',
+    title('verified before'),
+    cached(b1, 0),
+  );
+  const third = await tokenBurst(
+    ctx,
+    urls,
+    b2,
+    undefined,
+    'tokens-identity-cached',
+    'Token burst, identities verified beforehand',
+    cached(b2, b1.length),
+  );
+  const fourth = await tokenBurst(ctx, urls, a2, undefined, 'tokens-identity-a2', title('identities checked'));
+  const checkedRate = (rateOf(first) + rateOf(fourth)) / 2;
+  const cachedRate = (rateOf(second) + rateOf(third)) / 2;
+  const ratio = Math.round((checkedRate / cachedRate) * 100) / 100;
+  ctx.say(`  identities checked ${Math.round(checkedRate)}/s, verified before ${Math.round(cachedRate)}/s: ${ratio}×`);
+  const result = third.result;
+  result.title = `Token bursts of ${size} new users, identities checked (A) or verified before (B), in the order A B B A`;
+  Object.assign(result.numbers, {
+    'A rates (identities checked)': `${rateOf(first)}, ${rateOf(fourth)}`,
+    'B rates (verified before)': `${rateOf(second)}, ${rateOf(third)}`,
+    'mean A / mean B (issue 11: ≥ 0.9)': ratio,
+  });
+  result.checks.push(...[first, second, fourth].flatMap((o) => o.result.checks), {
+    name: 'identity check costs the burst at most 10 %',
+    ok: ratio >= 0.9,
+    detail: `${ratio}×`,
+  });
+  return result;
 }
 
 // ---------------------------------------------------------------- settling

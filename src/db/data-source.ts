@@ -46,7 +46,15 @@ export function createDataSource({ url, poolSize = 20 }: DataSourceOptions): Dat
     supportBigNumbers: true,
     bigNumberStrings: true,
     poolSize,
-    extra: { connectionLimit: poolSize, waitForConnections: true, queueLimit: 0, enableKeepAlive: true },
+    extra: {
+      connectionLimit: poolSize,
+      waitForConnections: true,
+      queueLimit: 0,
+      enableKeepAlive: true,
+      // Lets readThenWrite (sql.ts) send a transaction's statements in two round trips. Every value
+      // still travels as a placeholder, escaped by mysql2; no SQL is ever built from input.
+      multipleStatements: true,
+    },
     logging: false,
   });
   // Every connection the pool opens, including the one TypeORM opens to check the credentials,

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Queryable } from '../db/sql';
-import { isDuplicateKey } from '../db/sql';
+import type { Queryable, Statement } from '../db/sql';
 import { idempotencyKeyReused } from '../shared/errors';
 
 /** What an Idempotency-Key was first used for (`idempotency_keys.operation`). */
@@ -16,16 +15,20 @@ export interface StoredResponse<T = unknown> {
 export interface IdempotencyRecord {
   operation: IdempotentOperation;
   requestHash: string;
-  /** Null only inside the transaction that is still producing the result. */
+  /** Written with the row, in the transaction of the effect; null would mean a damaged row. */
   response: StoredResponse | null;
 }
 
-interface IdempotencyRow {
-  operation: IdempotentOperation;
-  request_hash: string;
+/** An `idempotency_keys` row as read; its columns are null when read through an outer join that found none. */
+export interface IdempotencyRow {
+  operation: IdempotentOperation | null;
+  request_hash: string | null;
   response_status: number | null;
   response_body: unknown;
 }
+
+/** The columns of {@link IdempotencyRow}, for a query that reads the key as table alias `k`. */
+export const IDEMPOTENCY_COLUMNS = 'k.operation, k.request_hash, k.response_status, k.response_body';
 
 /** JSON with object keys sorted, so that `{a, b}` and `{b, a}` hash alike. */
 function canonicalJson(value: unknown): string {
@@ -46,23 +49,22 @@ export const requestHash = (body: Record<string, unknown>): string =>
 // MariaDB's JSON is LONGTEXT, so mysql2 hands it back as a string.
 const parseBody = (raw: unknown): unknown => (typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw);
 
-/**
- * The user's stored key, or null. Inside a transaction pass `lock` so the read waits for,
- * and then sees, a concurrent transaction that inserted the same key.
- */
+/** The user's stored key, or null (a plain read, outside any transaction). */
 export async function readIdempotencyKey(
   db: Queryable,
   userId: string,
   key: string,
-  { lock = false } = {},
 ): Promise<IdempotencyRecord | null> {
   const rows = await db.query<IdempotencyRow[]>(
-    `SELECT operation, request_hash, response_status, response_body
-       FROM idempotency_keys WHERE user_id = ? AND idempotency_key = ?${lock ? ' FOR UPDATE' : ''}`,
+    `SELECT ${IDEMPOTENCY_COLUMNS} FROM idempotency_keys k WHERE k.user_id = ? AND k.idempotency_key = ?`,
     [userId, key],
   );
-  const row = rows[0];
-  if (!row) return null;
+  return rows[0] ? recordOf(rows[0]) : null;
+}
+
+/** The record in a row read with {@link IDEMPOTENCY_COLUMNS}, or null when the join found no key. */
+export function recordOf(row: IdempotencyRow): IdempotencyRecord | null {
+  if (row.operation === null || row.request_hash === null) return null;
   return {
     operation: row.operation,
     requestHash: row.request_hash,
@@ -72,41 +74,18 @@ export async function readIdempotencyKey(
 }
 
 /**
- * Claims `key` for this request inside the caller's transaction. Returns null when the key is
- * new (the row is ours until commit; a rollback removes it, so refusals are not stored), or
- * the row another request committed first.
+ * Records `key` with its result in one statement, for a transaction that already holds the
+ * user's row lock (every use of a user's keys takes it first, so no other transaction can be
+ * inserting the same key meanwhile; if one did, the duplicate key fails the whole transaction).
  */
-export async function claimIdempotencyKey(
-  tx: Queryable,
+export const insertIdempotentResponse = (
   claim: { userId: string; key: string; operation: IdempotentOperation; requestHash: string },
-): Promise<IdempotencyRecord | null> {
-  try {
-    await tx.query(
-      'INSERT INTO idempotency_keys (user_id, idempotency_key, operation, request_hash) VALUES (?, ?, ?, ?)',
-      [claim.userId, claim.key, claim.operation, claim.requestHash],
-    );
-    return null;
-  } catch (err) {
-    if (!isDuplicateKey(err)) throw err;
-  }
-  const existing = await readIdempotencyKey(tx, claim.userId, claim.key, { lock: true });
-  // Rows are never deleted, so a duplicate that vanished means something else is wrong: retry.
-  if (!existing) throw new Error(`Idempotency-Key ${claim.key} collided but could not be read`);
-  return existing;
-}
-
-/** Stores the result of the request that claimed `key`, in the same transaction as its effect. */
-export async function storeIdempotentResponse(
-  tx: Queryable,
-  userId: string,
-  key: string,
   response: StoredResponse,
-): Promise<void> {
-  await tx.query(
-    'UPDATE idempotency_keys SET response_status = ?, response_body = ? WHERE user_id = ? AND idempotency_key = ?',
-    [response.status, JSON.stringify(response.body), userId, key],
-  );
-}
+): Statement => ({
+  sql: `INSERT INTO idempotency_keys (user_id, idempotency_key, operation, request_hash, response_status, response_body)
+        VALUES (?, ?, ?, ?, ?, ?)`,
+  params: [claim.userId, claim.key, claim.operation, claim.requestHash, response.status, JSON.stringify(response.body)],
+});
 
 /**
  * The stored response to replay for a retry of `operation` with body hash `hash`, or

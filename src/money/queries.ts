@@ -1,4 +1,4 @@
-import type { Queryable } from '../db/sql';
+import type { Queryable, Statement } from '../db/sql';
 import { page } from '../db/paging';
 import type { Page, PageRequest } from '../db/paging';
 import type { LedgerType, PaymentView } from '../shared/types';
@@ -35,19 +35,26 @@ const paymentView = (row: PaymentRow): PaymentView => {
 const RESERVATION_IDS = `(SELECT GROUP_CONCAT(pr.reservation_id ORDER BY pr.reservation_id) FROM payment_reservations pr
          WHERE pr.payment_id = p.id)`;
 
+/** The read of {@link paymentOfReservations}, for a caller that batches it with others. */
+export const paymentOfReservationsRead = (reservationIds: readonly string[]): Statement => ({
+  sql: `SELECT p.id, ${RESERVATION_IDS} AS reservation_ids, p.amount, p.balance_after, p.paid_at
+          FROM payments p JOIN payment_reservations pr ON pr.payment_id = p.id
+         WHERE pr.reservation_id IN (${reservationIds.map(() => '?').join(', ')})
+         GROUP BY p.id`,
+  params: [...reservationIds],
+});
+
+/** The payment in the rows of {@link paymentOfReservationsRead}: one covering them all, or null. */
+export const paymentOfRows = (rows: readonly unknown[]): PaymentView | null =>
+  rows.length === 1 && rows[0] ? paymentView(rows[0] as PaymentRow) : null;
+
 /** The one payment that covers all of `reservationIds`, or null. */
 export async function paymentOfReservations(
   db: Queryable,
   reservationIds: readonly string[],
 ): Promise<PaymentView | null> {
-  const rows = await db.query<PaymentRow[]>(
-    `SELECT p.id, ${RESERVATION_IDS} AS reservation_ids, p.amount, p.balance_after, p.paid_at
-       FROM payments p JOIN payment_reservations pr ON pr.payment_id = p.id
-      WHERE pr.reservation_id IN (${reservationIds.map(() => '?').join(', ')})
-      GROUP BY p.id`,
-    [...reservationIds],
-  );
-  return rows.length === 1 && rows[0] ? paymentView(rows[0]) : null;
+  const read = paymentOfReservationsRead(reservationIds);
+  return paymentOfRows(await db.query<PaymentRow[]>(read.sql, [...read.params]));
 }
 
 /** A user's balance; 0 for a user not created yet (users start at 0). */

@@ -8,6 +8,7 @@ import { startInProcessStack } from '../helpers/app';
 import { tokenFor } from '../helpers/auth';
 import { testConfig } from '../../scripts/lib/config';
 import { validateResponse } from '../helpers/openapi';
+import { until } from '../../scripts/lib/wait';
 
 describe('holds while no worker runs (API, no worker)', () => {
   let stack: InProcessStack;
@@ -56,13 +57,12 @@ describe('holds while no worker runs (API, no worker)', () => {
       activities: createActivities(stack.deps),
     });
     await worker.runUntil(async () => {
-      const deadline = Date.now() + 20_000;
-      let rows: Array<{ status: string }> = [];
-      while (Date.now() < deadline) {
-        rows = await stack.db.dataSource.query('SELECT status FROM reservations WHERE user_id = ?', [user.userId]);
-        if (rows.length > 0 && rows.every((r) => r.status !== 'HELD')) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const rows = await until(
+        'the undelivered hold is no longer HELD',
+        (): Promise<Array<{ status: string }>> =>
+          stack.db.dataSource.query('SELECT status FROM reservations WHERE user_id = ?', [user.userId]),
+        (found) => found.length > 0 && found.every((r) => r.status !== 'HELD'),
+      );
       expect(rows.map((r) => r.status)).toEqual(['CANCELLED']);
       const [after] = await stack.db.dataSource.query(
         'SELECT s.status FROM seats s JOIN performances p ON p.id = s.performance_id WHERE p.concert_id = ? AND s.seat_no = 5',

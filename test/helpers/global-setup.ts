@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +13,12 @@ import {
 import { loadConfig } from '../../src/config';
 import { searchAttributeFlags } from '../../src/shared/search-attributes';
 import { onClusterProfile, useClusterProfile } from './cluster-profile';
+
+/**
+ * What the setup started, for the teardown: jest runs both in its parent process, where
+ * globalThis is shared (the test files run in their own contexts and never see it).
+ */
+export const setupState = globalThis as { __temporalDevServer?: ChildProcess; __workflowBundle?: string };
 
 /**
  * Once per `jest` run: makes sure MariaDB and Redis answer, resolves the time-skipping test
@@ -40,13 +47,14 @@ export default async function globalSetup(): Promise<void> {
     const file = path.join(os.tmpdir(), `concert-workflows-${process.pid}.js`);
     writeFileSync(file, code);
     process.env.WORKFLOW_BUNDLE_PATH = file;
+    setupState.__workflowBundle = file;
   }
   // TEST_PROFILE=cluster (npm run test:cluster): Temporal and Redis of the cluster profile.
   if (onClusterProfile()) await useClusterProfile();
   if (!process.env.TEST_TEMPORAL_ADDRESS) {
     const port = await freePort();
     const child = await startTemporalDevServer({ port, searchAttributes: searchAttributeFlags });
-    (globalThis as { __temporalDevServer?: typeof child }).__temporalDevServer = child;
+    setupState.__temporalDevServer = child;
     process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
   }
 }
