@@ -244,7 +244,8 @@ export function ensureTemporalCli(): string {
  * client-compiler-only JVM starts in about a second, well inside the SDK's start-up window.
  */
 export function ensureTestServer(): string {
-  const dir = path.join(CACHE_DIR, 'temporal-test-server', TEST_SERVER_VERSION);
+  // `-quiet`: the classpath includes slf4j-nop (a cache made without it would print SLF4J's warnings).
+  const dir = path.join(CACHE_DIR, 'temporal-test-server', `${TEST_SERVER_VERSION}-quiet`);
   const script = path.join(dir, 'test-server.sh');
   if (existsSync(script)) return script;
   mkdirSync(dir, { recursive: true });
@@ -266,11 +267,21 @@ export function ensureTestServer(): string {
       <artifactId>temporal-test-server</artifactId>
       <version>${TEST_SERVER_VERSION}</version>
     </dependency>
+    <!-- The server logs through SLF4J 1.7; without a binding it prints three warnings per start. -->
+    <dependency>
+      <groupId>org.slf4j</groupId>
+      <artifactId>slf4j-nop</artifactId>
+      <version>1.7.36</version>
+    </dependency>
   </dependencies>
 </project>
 `,
     );
-    run('mvn', ['-q', '-B', 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`], { cwd: dir });
+    run(
+      'mvn',
+      ['-q', '-B', '-Dstyle.color=never', 'dependency:build-classpath', `-Dmdep.outputFile=${classpathFile}`],
+      { cwd: dir },
+    );
   }
   const classpath = readFileSync(classpathFile, 'utf8').trim();
   const jvm = '-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k';

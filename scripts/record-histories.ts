@@ -38,6 +38,7 @@ import type {
 } from '../src/shared';
 import { queueAdmissionWorkflow, queueEntryWorkflow, reservationWorkflow } from '../src/workflows';
 import { ensureTemporalCli, freePort, startTemporalDevServer } from './provision';
+import { stopChild } from './lib/process';
 
 const OUT = path.resolve(__dirname, '../test/workflows/histories');
 
@@ -200,7 +201,7 @@ async function main(): Promise<void> {
     await admission.terminate('recorded');
   });
   await connection.close();
-  server.kill('SIGTERM');
+  await stopChild(server);
 }
 
 main().catch((err: unknown) => {
