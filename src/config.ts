@@ -60,6 +60,13 @@ const variables = {
   maxBalance: ['MAX_BALANCE', int(1).default(1_000_000_000)],
   logLevel: ['LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')],
   dbPoolSize: ['DB_POOL_SIZE', int(1, 1000).default(20)],
+  /**
+   * Longest an HTTP request waits on a workflow update (a hold, a cancel) before answering 503
+   * with Retry-After; it bounds the wait when no worker runs. The integration tier on the
+   * cluster profile raises it (test/helpers/cluster-profile.ts, docs/scaling.md); above the
+   * server's own 30 s per call, a hold is asked again under the same update id.
+   */
+  workflowCallTimeoutMs: ['WORKFLOW_CALL_TIMEOUT_MS', int(100, 600_000).default(10_000)],
 } as const;
 
 type Variables = typeof variables;

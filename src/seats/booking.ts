@@ -11,7 +11,7 @@ import { cancelUpdate, holdUpdate } from '../shared/definitions';
 import { ErrorType, errorTypeOf, reservationNotFound, reservationNotHeld, seatUnavailable } from '../shared/errors';
 import { reservationTaskQueue, reservationWorkflowId } from '../shared/ids';
 import type { ReservationView } from '../shared/types';
-import { callAfterRunEnds, withWorkflowDeadline } from '../temporal';
+import { callAfterRunEnds, WORKFLOW_CALL_DEADLINE_MS, withWorkflowDeadline } from '../temporal';
 import { assertOnSale } from './performances';
 import type { PerformanceLookup } from './performances';
 import { effectiveView, loadReservation } from './reservations';
@@ -26,7 +26,8 @@ export interface BookingDeps {
   temporal: Client;
   seatState: SeatState;
   performances: PerformanceLookup;
-  config: { taskQueue: string };
+  /** `workflowCallTimeoutMs`: WORKFLOW_CALL_TIMEOUT_MS (src/config.ts); src/temporal.ts's default if absent. */
+  config: { taskQueue: string; workflowCallTimeoutMs?: number };
   log: Logger;
 }
 
@@ -61,17 +62,31 @@ export async function holdSeatFor(deps: BookingDeps, choice: SeatChoice): Promis
   if (claimed === 'taken') throw seatUnavailable(date, seatNo);
 
   const workflowId = reservationWorkflowId(concertId, date, seatNo);
-  const hold = (): Promise<ReservationView> =>
-    deps.temporal.workflow.executeUpdateWithStart(holdUpdate, {
-      args: [{ reservationId, userId, concertId, date, seatNo }],
-      startWorkflowOperation: new WithStartWorkflowOperation('reservationWorkflow', {
-        workflowId,
-        taskQueue: reservationTaskQueue(deps.config.taskQueue),
-        args: [{ concertId, date, seatNo }],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-      }),
-    });
+  const timeoutMs = deps.config.workflowCallTimeoutMs ?? WORKFLOW_CALL_DEADLINE_MS;
+  const giveUpAt = Date.now() + timeoutMs;
+  const hold = async (): Promise<ReservationView> => {
+    for (;;) {
+      try {
+        return await deps.temporal.workflow.executeUpdateWithStart(holdUpdate, {
+          // One update id per hold: a call sent again finds the update the first one admitted.
+          updateId: reservationId,
+          args: [{ reservationId, userId, concertId, date, seatNo }],
+          startWorkflowOperation: new WithStartWorkflowOperation('reservationWorkflow', {
+            workflowId,
+            taskQueue: reservationTaskQueue(deps.config.taskQueue),
+            args: [{ concertId, date, seatNo }],
+            workflowIdConflictPolicy: 'USE_EXISTING',
+            workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          }),
+        });
+      } catch (err) {
+        // The Temporal server ends one call at its own limit (30 s from its frontend to history)
+        // with DEADLINE_EXCEEDED: with time left of ours (WORKFLOW_CALL_TIMEOUT_MS above that),
+        // wait on in a new call.
+        if (!serverEndedCallEarly(err, giveUpAt)) throw err;
+      }
+    }
+  };
   try {
     // The seat's previous hold has lapsed but its run may still be releasing it (well under a
     // second): then wait for that run to end and hold in a new one.
@@ -80,6 +95,7 @@ export async function holdSeatFor(deps: BookingDeps, choice: SeatChoice): Promis
       workflowId,
       hold,
       (err) => claimed === 'claimed-lapsed-hold' && errorTypeOf(err) === ErrorType.SEAT_UNAVAILABLE,
+      timeoutMs,
     );
   } catch (err) {
     // The hold activity replaces our claim with what MySQL saw; anything else is ours to undo.
@@ -88,6 +104,17 @@ export async function holdSeatFor(deps: BookingDeps, choice: SeatChoice): Promis
       cancelInBackground(deps, workflowId, reservationId, userId);
     throw err;
   }
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+/** A DEADLINE_EXCEEDED that came more than a second before our own deadline: the server's limit, not ours. */
+function serverEndedCallEarly(err: unknown, giveUpAt: number): boolean {
+  return (
+    err instanceof WorkflowUpdateRPCTimeoutOrCancelledError &&
+    (err.cause as { code?: unknown } | undefined)?.code === GRPC_DEADLINE_EXCEEDED &&
+    Date.now() < giveUpAt - 1_000
+  );
 }
 
 /** The workflow lets the hold settle before the cancel runs. */
@@ -113,8 +140,10 @@ export async function cancelHold(deps: BookingDeps, reservationId: string, userI
   if (view.status !== 'HELD') throw reservationNotHeld();
   const handle = deps.temporal.workflow.getHandle(reservationWorkflowId(view.concertId, view.date, view.seatNo));
   try {
-    return await withWorkflowDeadline(deps.temporal, () =>
-      handle.executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }),
+    return await withWorkflowDeadline(
+      deps.temporal,
+      () => handle.executeUpdate(cancelUpdate, { args: [{ reservationId, userId }] }),
+      deps.config.workflowCallTimeoutMs,
     );
   } catch (err) {
     // The run that held it has ended (the hold lapsed meanwhile, or was already released).
