@@ -12,7 +12,7 @@ import { errorHandler } from '../../src/api/errors';
 import { authenticate } from '../../src/api/gate';
 import { queueRouter } from '../../src/api/routes/queue';
 import { QueueEventHub } from '../../src/queue';
-import type { QueueTokenView } from '../../src/queue';
+import type { QueueEventHubOptions, QueueTokenView } from '../../src/queue';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
 import { identityFor } from '../helpers/auth';
@@ -115,6 +115,19 @@ describe('queue events (SSE)', () => {
     await stack.redis.hset(stack.deps.keys.queueStats, 'lastTickMs', String(Date.now() - 1000));
     return activities.admitTick();
   };
+  /** Only the events route, on a hub of its own with `options`; `stop` closes the hub. */
+  const streamOnlyApp = (options: QueueEventHubOptions) => {
+    const hooks: Array<() => Promise<void>> = [];
+    const hub = new QueueEventHub({ ...stack.deps, shutdownHooks: hooks }, options);
+    const app = express();
+    app.get('/v1/queue/tokens/current/events', async (req, res) => {
+      await hub.open(req, res, await authenticate(stack.deps, req.headers.authorization));
+    });
+    const stop = async (): Promise<void> => {
+      for (const hook of hooks) await hook();
+    };
+    return { url: listen(app), hub, stop };
+  };
   afterAll(async () => {
     for (const server of servers) {
       server.closeAllConnections();
@@ -195,13 +208,8 @@ describe('queue events (SSE)', () => {
     });
     for (let i = 0; i < 3; i++) await enter();
     const entry = await enter();
-    const hooks: Array<() => Promise<void>> = [];
-    const hub = new QueueEventHub({ ...stack.deps, shutdownHooks: hooks }, { positionEveryMs: 3_000 });
-    const app = express();
-    app.get('/v1/queue/tokens/current/events', async (req, res) => {
-      await hub.open(req, res, await authenticate(stack.deps, req.headers.authorization));
-    });
-    const stream = await openStream(listen(app), entry.token);
+    const { url, stop } = streamOnlyApp({ positionEveryMs: 3_000 });
+    const stream = await openStream(url, entry.token);
     const first = await stream.next();
     const firstAt = Date.now();
     // Three ticks of one admission each: three position changes well inside the interval.
@@ -218,23 +226,18 @@ describe('queue events (SSE)', () => {
     expect(admitted?.data).toMatchObject({ status: 'ACTIVE', position: 0 });
     expect(Date.now() - admittedAt).toBeLessThan(2_000);
     stream.close();
-    for (const hook of hooks) await hook();
+    await stop();
   });
 
   it('when nothing changes, then the stream repeats the status as a heartbeat', async () => {
     const entry = await enter();
-    const hooks: Array<() => Promise<void>> = [];
-    const hub = new QueueEventHub({ ...stack.deps, shutdownHooks: hooks }, { heartbeatMs: 300 });
-    const app = express();
-    app.get('/v1/queue/tokens/current/events', async (req, res) => {
-      await hub.open(req, res, await authenticate(stack.deps, req.headers.authorization));
-    });
-    const stream = await openStream(listen(app), entry.token);
+    const { url, hub, stop } = streamOnlyApp({ heartbeatMs: 300 });
+    const stream = await openStream(url, entry.token);
     const first = await stream.next();
     // Nothing about the entry changes, yet the same status comes again.
     expect(await stream.next(5_000)).toEqual(first);
     stream.close();
-    for (const hook of hooks) await hook();
+    await stop();
     expect(hub.clientCount).toBe(0);
   });
 });
