@@ -85,17 +85,17 @@ export async function chargeBalance(
   request: ChargeRequest,
   limits: ChargeLimits,
 ): Promise<BalanceView> {
+  const read = lockUserAndKey(request.userId, request.idempotencyKey);
+  const attempt = (): Promise<BalanceView | typeof NO_USER> =>
+    readThenWrite(dataSource, [read], ([rows]) => decideCharge(rows as UserAndKeyRow[], request, limits));
+  // A duplicate key means the key was recorded by a transaction that did not take the user's
+  // lock first; the rolled-back charge runs again and replays that one's answer.
   const charge = async (): Promise<BalanceView | typeof NO_USER> => {
-    const read = lockUserAndKey(request.userId, request.idempotencyKey);
     try {
-      return await readThenWrite(dataSource, [read], ([rows]) =>
-        decideCharge(rows as UserAndKeyRow[], request, limits),
-      );
+      return await attempt();
     } catch (err) {
-      // The key was recorded by a transaction that did not take the user's lock first; the
-      // rolled-back charge runs again and replays that one's answer.
       if (!isDuplicateKey(err)) throw err;
-      return readThenWrite(dataSource, [read], ([rows]) => decideCharge(rows as UserAndKeyRow[], request, limits));
+      return attempt();
     }
   };
   const result = await charge();
