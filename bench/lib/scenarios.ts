@@ -107,6 +107,8 @@ export interface Ctx {
   watched: () => Watched[];
   /** Tasks waiting for a worker on the stack's main task queue (set while a stack runs). */
   backlog?: () => Promise<Record<string, { workflow: number; activity: number }>>;
+  /** Checkout notices the apis have answered but not yet sent to Temporal (set while a stack runs). */
+  notices?: () => Promise<number>;
   /** Write SVG latency plots into `plotDir` (`--plots`). */
   plotDir?: string;
   /** Epoch-ms windows of each scenario's load, for CPU profiles (`--profile-cpu`). */
@@ -413,9 +415,9 @@ export async function identityCost(ctx: Ctx, urls: string[], size: number): Prom
 // ---------------------------------------------------------------- settling
 
 /**
- * Waits until no task waits for a worker on any of the stack's task queues (at most
- * `timeoutMs`), so the next scenario does not share the box with the previous one's
- * leftovers. Returns the seconds it took, or null without a backlog probe.
+ * Waits until no task waits for a worker on any of the stack's task queues and the apis have
+ * sent every checkout notice (at most `timeoutMs`), so the next scenario does not share the box
+ * with the previous one's leftovers. Returns the seconds it took, or null without a backlog probe.
  */
 export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Promise<number | null> {
   if (!ctx.backlog) return null;
@@ -427,8 +429,9 @@ export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Prom
     let queued = 0;
     try {
       const b = await ctx.backlog();
-      queued = Object.values(b).reduce((a, q) => a + q.workflow + q.activity, 0);
-      last = JSON.stringify(b);
+      const notices = ctx.notices ? await ctx.notices() : 0;
+      queued = Object.values(b).reduce((a, q) => a + q.workflow + q.activity, 0) + notices;
+      last = `${JSON.stringify(b)}, api notices ${notices}`;
     } catch {
       queued = 1;
     }
@@ -439,7 +442,7 @@ export async function settle(ctx: Ctx, after: string, timeoutMs = 180_000): Prom
       break;
     }
     if (Date.now() - t > 2_000 && (Date.now() - t) % 10_000 < 1_000)
-      ctx.say(`  ${queued} tasks still queued for the workers…`);
+      ctx.say(`  ${queued} tasks still queued for the workers or notices unsent…`);
     await new Promise((r) => setTimeout(r, 1_000));
   }
   const seconds = Math.round((Date.now() - t) / 100) / 10;

@@ -35,7 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', true);
   app.set('etag', false);
 
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => deps.settlementNotices.pendingCount);
   app.use((req, res, next) => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();

@@ -1,10 +1,21 @@
 import type { RequestHandler } from 'express';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
-/** A Prometheus registry per app with default process metrics and request latency by route. */
-export function createMetrics(): { registry: Registry; middleware: RequestHandler } {
+/**
+ * A Prometheus registry per app with default process metrics, request latency by route and the
+ * checkout notices still to be sent to Temporal (`pendingNotices`).
+ */
+export function createMetrics(pendingNotices: () => number): { registry: Registry; middleware: RequestHandler } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'workflow_notices_pending',
+    help: 'Checkout notices (settled and complete signals) answered to the payer but not yet sent to Temporal',
+    registers: [registry],
+    collect() {
+      this.set(pendingNotices());
+    },
+  });
   const duration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request latency by method, route and status',

@@ -44,6 +44,11 @@ export class SettlementNotices {
     );
   }
 
+  /** Notices queued or under way, not yet sent or given up (the api's `workflow_notices_pending`). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Resolves once every notice queued so far has been sent or given up (tests, shutdown). */
   async drain(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
