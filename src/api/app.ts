@@ -11,6 +11,7 @@ import type { AppDeps } from './deps';
 import { errorHandler, methodNotAllowedHandler, notFoundHandler } from './errors';
 import { healthRouter } from './health';
 import { createMetrics } from './metrics';
+import { stampReceipt } from './received';
 import { adminConcertsRouter } from './routes/admin-concerts';
 import { adminQueueRouter } from './routes/admin-queue';
 import { balanceRouter } from './routes/balance';
@@ -37,6 +38,7 @@ export function createApp(deps: AppDeps): Express {
 
   const metrics = createMetrics(() => deps.settlementNotices.pendingCount);
   app.use((req, res, next) => {
+    stampReceipt(req);
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);

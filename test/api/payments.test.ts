@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type { InProcessStack } from '../helpers/app';
 import { startInProcessStack } from '../helpers/app';
@@ -272,6 +275,46 @@ describe('payments (API, in-process worker)', () => {
     }
     expect(await moneyOf(stack.db.dataSource, user.userId)).toEqual({ balance: 100_000, ledger: [], payments: [] });
     expect(await entryStatus(user.userId)).toBe('ACTIVE');
+  });
+
+  test('when a payment reaches the api before heldUntil and its body only after, then it is judged at its arrival and paid', async () => {
+    const concertId = await concert();
+    const user = await newUser(100_000);
+    const reservationId = await hold(user, concertId, 3);
+    // The hold now lapses 400 ms from here (the workflow's own timer is still minutes away).
+    const heldUntil = new Date(Date.now() + 400);
+    await stack.db.dataSource.query('UPDATE reservations SET held_until = ? WHERE id = ?', [heldUntil, reservationId]);
+    await stack.db.dataSource.query('UPDATE seats SET hold_expires_at = ? WHERE reservation_id = ?', [
+      heldUntil,
+      reservationId,
+    ]);
+
+    const server = stack.app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    const body = JSON.stringify({ reservationId });
+    try {
+      const req = http.request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/v1/payments',
+        headers: { ...user.auth, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+      });
+      const answered = once(req, 'response') as Promise<[http.IncomingMessage]>;
+      req.flushHeaders();
+      // The body follows once the hold has lapsed, as from a slow client or a busy process.
+      await new Promise((resolve) => setTimeout(resolve, heldUntil.getTime() + 150 - Date.now()));
+      expect(Date.now()).toBeGreaterThan(heldUntil.getTime());
+      req.end(body);
+      const [res] = await answered;
+      let text = '';
+      for await (const chunk of res) text += String(chunk);
+      expect([res.statusCode, JSON.parse(text).reservationIds]).toEqual([201, [reservationId]]);
+    } finally {
+      server.close();
+    }
+    expect(await rowsOf([reservationId])).toEqual([{ status: 'CONFIRMED', seat: 'SOLD' }]);
   });
 
   test('when a paid request is retried with its Idempotency-Key, then the first 201 comes back although the token is spent; another body gets 409', async () => {

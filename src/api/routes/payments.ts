@@ -5,6 +5,7 @@ import { pageQuery } from '../../db/paging';
 import { listPayments } from '../../money/queries';
 import type { AppDeps } from '../deps';
 import { authenticate, requireToken } from '../gate';
+import { receivedAt } from '../received';
 import { checkParams, idempotencyKey, parse, uuid } from '../validation';
 
 const userParams = z.object({ userId: uuid });
@@ -34,7 +35,8 @@ export function paymentsRouter(deps: AppDeps): Router {
   const body = payBody(deps.config.maxHoldsPerUser);
 
   router.post('/payments', async (req, res) => {
-    const arrivedAt = Date.now();
+    // A hold is judged by when the request reached this process, not by when its turn came.
+    const arrivedAt = receivedAt(req);
     const payer = await authenticate(deps, req.headers.authorization);
     const order = {
       reservationIds: parse(body, req.body),
