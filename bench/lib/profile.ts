@@ -5,9 +5,13 @@
  * - `cluster`: the production shape of scripts/cluster/profile.ts (when that file is in the
  *   checkout), with the same api/worker counts and settings.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
 import type { Config } from '../../src/config';
+import { admissionTaskQueue, reservationTaskQueue } from '../../src/shared/ids';
 import { configEnv } from '../../scripts/lib/config';
 import { DevServer } from '../../scripts/lib/dev-server';
 import type { TemporalStorage } from '../../scripts/lib/dev-server';
@@ -177,11 +181,43 @@ export function clusterProfile(): BenchProfile {
           ...temporalPids,
         ],
         apis: cluster.apis.map((p) => ({ pid: p.pid, startedAt })),
-        stop: () => cluster.stop(),
+        async stop() {
+          await cluster.stop();
+          await endLeftoverWorkflows(cluster.temporalAddress, req.config.temporalNamespace, req.config.taskQueue);
+        },
       };
     },
     close: async () => undefined,
   };
+}
+
+/**
+ * Terminates the workflows a stopped stack left running on the cluster (queue entries, holds,
+ * its admission loop), and waits (at most 3 min) until that is done. The cluster outlives the
+ * bench, and those runs' timers would otherwise keep firing into task queues nobody polls,
+ * taking the cluster's CPU from the next stack, the next bench or the next test run.
+ */
+async function endLeftoverWorkflows(address: string, namespace: string, taskQueue: string): Promise<void> {
+  const queues = [taskQueue, reservationTaskQueue(taskQueue), admissionTaskQueue(taskQueue)];
+  const connection = await Connection.connect({ address });
+  try {
+    const jobId = randomUUID();
+    await connection.workflowService.startBatchOperation({
+      namespace,
+      jobId,
+      reason: 'bench stack stopped',
+      visibilityQuery: `TaskQueue IN (${queues.map((q) => `'${q}'`).join(', ')}) AND ExecutionStatus = 'Running'`,
+      terminationOperation: {},
+    });
+    const deadline = Date.now() + 180_000;
+    while (Date.now() < deadline) {
+      const { state } = await connection.workflowService.describeBatchOperation({ namespace, jobId });
+      if (state !== proto.api.enums.v1.BatchOperationState.BATCH_OPERATION_STATE_RUNNING) return;
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    }
+  } finally {
+    await connection.close();
+  }
 }
 
 export function startProfile(name: ProfileName, workDir: string, storage: TemporalStorage): BenchProfile {
