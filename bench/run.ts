@@ -384,14 +384,7 @@ async function oneRun(env: RunEnv, run: number): Promise<ScenarioResult[]> {
     push(r, 'ceiling-temporal', 'Ceiling: Temporal');
     if (r) temporalCeil = { workflow: r.rows[0]!.rate, update: r.rows[1]!.rate };
   };
-  if (
-    ceilingDue &&
-    (await env.profile.temporalAddress().then(
-      () => true,
-      () => false,
-    ))
-  )
-    await measureTemporalCeiling();
+  if (ceilingDue && env.profile.temporalBeforeStack) await measureTemporalCeiling();
 
   // ---- the main stack
   // Every scenario but the ceilings and the short-hold stack's (release, edge).

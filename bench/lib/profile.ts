@@ -52,6 +52,8 @@ export interface BenchProfile {
   name: ProfileName;
   /** The Temporal frontend the stacks use (for the Temporal ceiling and backlog probes). */
   temporalAddress(): Promise<string>;
+  /** Whether `temporalAddress()` answers before any stack has started (the cluster's comes with its first stack). */
+  temporalBeforeStack: boolean;
   /** Temporal server processes to sample CPU of. */
   temporalWatched(): Watched[];
   start(req: StackRequest): Promise<RunningStack>;
@@ -68,6 +70,7 @@ export function embeddedProfile(workDir: string, storage: TemporalStorage): Benc
   return {
     name: 'embedded',
     temporalAddress: async () => (await temporal()).address,
+    temporalBeforeStack: true,
     temporalWatched,
     async start(req) {
       const config = { ...req.config, temporalAddress: (await temporal()).address };
@@ -135,6 +138,7 @@ export function clusterProfile(): BenchProfile {
       if (!temporalAddress) throw new Error('the cluster profile knows its Temporal address once a stack has started');
       return temporalAddress;
     },
+    temporalBeforeStack: false,
     temporalWatched: () => temporalPids,
     async start(req) {
       const mod = (await import(CLUSTER_MODULE)) as ClusterModule;
@@ -215,6 +219,9 @@ async function endLeftoverWorkflows(address: string, namespace: string, taskQueu
       if (state !== proto.api.enums.v1.BatchOperationState.BATCH_OPERATION_STATE_RUNNING) return;
       await new Promise((resolve) => setTimeout(resolve, 2_000));
     }
+    process.stderr.write(
+      `[bench] terminating ${taskQueue}'s leftover workflows still runs after 3 min (batch ${jobId})\n`,
+    );
   } finally {
     await connection.close();
   }

@@ -8,8 +8,8 @@ type Stamped = Request & { [RECEIVED_AT]?: number };
  * before the body is read and before the request waits for anything else, so a busy process
  * does not move a request's arrival later.
  */
-export function stampReceipt(req: Request, now = Date.now()): void {
-  (req as Stamped)[RECEIVED_AT] = now;
+export function stampReceipt(req: Request): void {
+  (req as Stamped)[RECEIVED_AT] = Date.now();
 }
 
 /** When the request reached this process (epoch ms): the stamp, or now for an unstamped request. */
